@@ -1,0 +1,32 @@
+# make run   — the dashboard (a real host if one is found, else the built-in demo host)
+# make test  — lint, type check and the whole test suite
+# make demo  — the dashboard on the built-in demo host
+VENV ?= .venv
+BIN := $(VENV)/bin
+ARGS ?=
+
+.PHONY: run demo test lint setup screenshots clean
+
+setup:
+	@bash scripts/setup.sh
+
+run: setup
+	@$(BIN)/xentui $(ARGS)
+
+demo: setup
+	@$(BIN)/xentui --demo $(ARGS)
+
+lint: setup
+	@$(BIN)/ruff check xentui tests
+	@$(BIN)/ruff format --check xentui tests
+	@$(BIN)/mypy
+
+test: lint
+	@$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "make test: no tests ran" >&2; exit 1; fi; exit $$rc
+
+screenshots: setup
+	@$(BIN)/python scripts/screenshots.py
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

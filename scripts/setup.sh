@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# One-time set-up on a fresh Debian machine (as root): system packages, then the project venv.
+# Quiet and quick when everything is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}
+
+need=()
+pkg-config --exists libvirt 2>/dev/null || need+=(libvirt-dev)
+command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v gcc >/dev/null || need+=(gcc)
+python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
+if [ "${XENTUI_LAB:-1}" = 1 ]; then
+    # For the test suite's real libvirt lab (QEMU guests under the embedded driver) and the TUI smoke test.
+    command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+    [ -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] || need+=(libvirt-daemon-driver-qemu)
+    command -v virtlogd >/dev/null || need+=(libvirt-daemon)
+    command -v tmux >/dev/null || need+=(tmux)
+    [ -x /bin/busybox ] || need+=(busybox-static)
+    command -v cpio >/dev/null || need+=(cpio)
+fi
+if [ ${#need[@]} -gt 0 ]; then
+    echo "setup: installing ${need[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+stamp="$VENV/.installed"
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+    echo "setup: creating $VENV and installing xentui with its test tools" >&2
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --upgrade pip >/dev/null 2>&1 || true
+    "$VENV/bin/pip" install -q -e '.[test]' 2>&1 | grep -v '^WARNING: Location' >&2 || true
+    "$VENV/bin/python" -c 'import xentui, libvirt, textual, sexpdata' 
+    touch "$stamp"
+fi

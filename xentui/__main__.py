@@ -1,0 +1,3 @@
+from xentui.cli import main
+
+raise SystemExit(main())

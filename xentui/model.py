@@ -1,0 +1,177 @@
+"""The normalized model: immutable snapshots that every source produces and every view reads."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field, replace
+
+
+class Mode(enum.StrEnum):
+    """Xen virtualization mode of a guest (HVM for every KVM/QEMU guest)."""
+
+    PV = "PV"
+    HVM = "HVM"
+    PVH = "PVH"
+    UNKNOWN = "unknown"
+
+
+class State(enum.StrEnum):
+    RUNNING = "running"
+    BLOCKED = "blocked"
+    PAUSED = "paused"
+    SHUTDOWN = "shutdown"
+    SHUTOFF = "shutoff"
+    CRASHED = "crashed"
+    DYING = "dying"
+    UNKNOWN = "unknown"
+
+    @property
+    def active(self) -> bool:
+        return self not in (State.SHUTOFF, State.UNKNOWN)
+
+
+# xl's six flag letters, in xl's order: running, blocked, paused, shutdown, crashed, dying.
+FLAG_LETTERS = "rbpscd"
+_FLAG_STATES = (State.RUNNING, State.BLOCKED, State.PAUSED, State.SHUTDOWN, State.CRASHED, State.DYING)
+
+
+def flags_for(state: State) -> str:
+    """The xl-style flag string (`r-----`) for a single state."""
+    if state in _FLAG_STATES:
+        i = _FLAG_STATES.index(state)
+        return "-" * i + FLAG_LETTERS[i] + "-" * (5 - i)
+    return "------"
+
+
+def state_from_flags(flags: str) -> State:
+    """Read xl/xm flags; the most telling letter wins (dying over crashed over ... over running).
+
+    A domain with an ID but no letter set is runnable, i.e. running, as xentop shows it.
+    """
+    letters = set(flags)
+    for letter, state in reversed(list(zip(FLAG_LETTERS, _FLAG_STATES))):
+        if letter in letters:
+            return state
+    return State.RUNNING
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """A graphical console endpoint (VNC or SPICE). `port` is None when not yet allocated."""
+
+    kind: str
+    host: str
+    port: int | None
+
+    @property
+    def address(self) -> str:
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{host}:{self.port}" if self.port is not None else f"{host}:?"
+
+    @property
+    def exposed(self) -> bool:
+        """True when the server listens on every interface, not just loopback or one address."""
+        return self.host in ("0.0.0.0", "::", "[::]", "*", "")
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigNode:
+    """One node of a parsed configuration tree. `decisive` marks the fields that decide the mode."""
+
+    key: str
+    value: str | None = None
+    children: tuple[ConfigNode, ...] = ()
+    decisive: bool = False
+
+    def find(self, *path: str) -> ConfigNode | None:
+        node: ConfigNode | None = self
+        for part in path:
+            if node is None:
+                return None
+            node = next((c for c in node.children if c.key == part), None)
+        return node
+
+
+@dataclass(frozen=True, slots=True)
+class DomainConfig:
+    """The configuration as parsed (tree) and as read (raw), with the mode verdict."""
+
+    format: str  # "xm-sxp", "xl-json", "xl-sxp", "libvirt-xml"
+    tree: ConfigNode
+    raw: str
+    verdict: str
+
+
+@dataclass(frozen=True, slots=True)
+class IOCounters:
+    """Cumulative I/O counters from libvirt's bulk stats or xentop (bytes)."""
+
+    net_rx: int = 0
+    net_tx: int = 0
+    block_read: int = 0
+    block_write: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Domain:
+    name: str
+    id: int | None
+    uuid: str | None
+    state: State
+    memory_kib: int
+    max_memory_kib: int
+    vcpus: int
+    max_vcpus: int
+    mode: Mode
+    flags: str = "------"
+    pv_drivers: bool = False
+    cpu_time_ns: int | None = None
+    host: str = ""
+    source: str = ""
+    hypervisor: str = ""  # libvirt domain type or "xen"
+    has_console: bool = False
+    graphics: tuple[Endpoint, ...] = ()
+    config: DomainConfig | None = None
+    io: IOCounters | None = None
+
+    @property
+    def memory_mib(self) -> int:
+        return self.memory_kib // 1024
+
+    @property
+    def max_memory_mib(self) -> int:
+        return self.max_memory_kib // 1024
+
+    @property
+    def vnc(self) -> Endpoint | None:
+        return next((g for g in self.graphics if g.kind == "vnc"), self.graphics[0] if self.graphics else None)
+
+    @property
+    def key(self) -> str:
+        """Stable identity across refreshes: the UUID where known, else host and name."""
+        return self.uuid or f"{self.host}/{self.name}"
+
+    def with_(self, **changes: object) -> Domain:
+        return replace(self, **changes)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True)
+class HostInfo:
+    hostname: str
+    source: str  # URI or command, e.g. "xen:///system", "xl", "file:dump.sxp"
+    hypervisor: str = ""  # e.g. "Xen 4.17.7", "QEMU 7.2.0"
+    read_only: bool = True
+    demo: bool = False
+    cpus: int | None = None
+    memory_kib: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Snapshot:
+    host: HostInfo
+    domains: tuple[Domain, ...]
+    taken_at: float  # time.monotonic() of the refresh
+    problems: tuple[str, ...] = field(default=())
+
+    def by_key(self) -> dict[str, Domain]:
+        return {d.key: d for d in self.domains}

@@ -1,0 +1,139 @@
+"""Plain tables: `xl list` / `xm list`, and `xentop -b`.
+
+`xl list` pads with spaces but separates its last header columns with tabs; `xm list` shows
+xend-managed domains that are not running with no ID and no state.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from xentui.model import State, state_from_flags
+from xentui.parsers.errors import ParseError
+from xentui.parsers.tree import to_float
+
+_FLAGS = re.compile(r"[rbpscd-]{6}")
+_INT = re.compile(r"\d+")
+_NUM = re.compile(r"\d+(\.\d+)?")
+
+
+@dataclass(frozen=True, slots=True)
+class ListRow:
+    name: str
+    id: int | None
+    memory_mib: int
+    vcpus: int
+    flags: str
+    state: State
+    cpu_seconds: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class TopRow:
+    """One xentop row: cumulative counters (xentop prints KiB for network)."""
+
+    name: str
+    flags: str
+    cpu_seconds: float
+    memory_kib: int
+    max_memory_kib: int | None
+    vcpus: int
+    net_tx_kib: int
+    net_rx_kib: int
+    vbd_read: int
+    vbd_write: int
+
+
+def _header_index(lines: list[str], first: str, source: str) -> int:
+    for i, line in enumerate(lines):
+        if line.split() and line.split()[0] == first:
+            return i
+    raise ParseError(source, "1:1", f"a table header starting with '{first}'")
+
+
+def parse_list_table(text: str, source: str = "<input>") -> tuple[ListRow, ...]:
+    """Rows of `xl list` or `xm list` (also `-v`, whose extra columns follow Time(s))."""
+    lines = text.splitlines()
+    start = _header_index(lines, "Name", source)
+    header = lines[start].split()
+    if "Mem" not in header or "VCPUs" not in header:
+        raise ParseError(source, f"{start + 1}:1", "an 'xl list' header: Name ID Mem VCPUs State Time(s)")
+    rows: list[ListRow] = []
+    for n, line in enumerate(lines[start + 1 :], start + 2):
+        if not line.strip():
+            continue
+        rows.append(_list_row(line, f"{n}:1", source))
+    return tuple(rows)
+
+
+def _list_row(line: str, where: str, source: str) -> ListRow:
+    tokens = line.split()
+    # Everything up to the time column; -v adds UUID, reason and security label after it.
+    flag_at = next((i for i, t in enumerate(tokens) if i >= 2 and _FLAGS.fullmatch(t)), None)
+    if flag_at is not None:
+        head, flags = tokens[:flag_at], tokens[flag_at]
+        cpu = to_float(tokens[flag_at + 1]) if flag_at + 1 < len(tokens) else None
+    else:  # xm's inactive managed domain: "name  mem  vcpus  time"
+        head, flags = tokens[:-1], ""
+        cpu = to_float(tokens[-1]) if tokens else None
+        if cpu is None:
+            head = tokens
+    if len(head) < 3 or not _INT.fullmatch(head[-1]) or not _INT.fullmatch(head[-2]):
+        raise ParseError(source, where, "a row: name, ID, memory (MiB), VCPUs, state flags, time")
+    vcpus, mem = int(head[-1]), int(head[-2])
+    rest = head[:-2]
+    domid: int | None = None
+    if flags and len(rest) >= 2 and _INT.fullmatch(rest[-1]):
+        domid, rest = int(rest[-1]), rest[:-1]
+    name = " ".join(rest)
+    state = state_from_flags(flags) if domid is not None else State.SHUTOFF
+    return ListRow(name, domid, mem, vcpus, flags or "------", state, cpu)
+
+
+_TOP_LETTERS = "dsbcpr"  # xentop's flag order differs from xl's
+_TOP_STATES = (State.DYING, State.SHUTDOWN, State.BLOCKED, State.CRASHED, State.PAUSED, State.RUNNING)
+
+
+def xentop_state(flags: str) -> State:
+    for letter, state in zip(_TOP_LETTERS, _TOP_STATES, strict=True):
+        if letter in flags:
+            return state
+    return State.RUNNING
+
+
+def parse_xentop(text: str, source: str = "<input>") -> tuple[TopRow, ...]:
+    """The last frame of `xentop -b` (batch mode prints one frame per iteration)."""
+    lines = text.splitlines()
+    starts = [i for i, line in enumerate(lines) if line.split()[:2] == ["NAME", "STATE"]]
+    if not starts:
+        raise ParseError(source, "1:1", "an 'xentop -b' header: NAME STATE CPU(sec) ...")
+    header = lines[starts[-1]].split()
+    rows: list[TopRow] = []
+    for n, line in enumerate(lines[starts[-1] + 1 :], starts[-1] + 2):
+        tokens = line.split()
+        if not tokens:
+            continue
+        # Names may hold spaces: anchor on the state flags column.
+        at = next((i for i, t in enumerate(tokens) if i >= 1 and _FLAGS.fullmatch(t)), None)
+        if at is None or len(tokens) - at < len(header) - 1:
+            raise ParseError(source, f"{n}:1", "an xentop row with a state column and all counters")
+        cols = dict(zip(header[1:], tokens[at:], strict=False))
+        try:
+            rows.append(
+                TopRow(
+                    name=" ".join(tokens[:at]),
+                    flags=cols["STATE"],
+                    cpu_seconds=float(cols["CPU(sec)"]),
+                    memory_kib=int(cols["MEM(k)"]),
+                    max_memory_kib=int(cols["MAXMEM(k)"]) if _INT.fullmatch(cols.get("MAXMEM(k)", "")) else None,
+                    vcpus=int(cols["VCPUS"]),
+                    net_tx_kib=int(cols.get("NETTX(k)", "0")),
+                    net_rx_kib=int(cols.get("NETRX(k)", "0")),
+                    vbd_read=int(cols.get("VBD_RSECT", "0")) * 512,
+                    vbd_write=int(cols.get("VBD_WSECT", "0")) * 512,
+                )
+            )
+        except (KeyError, ValueError):
+            raise ParseError(source, f"{n}:1", "numbers in xentop's counter columns") from None
+    return tuple(rows)

@@ -1,0 +1,205 @@
+"""`xl list -l` JSON: `[{"domid": N, "config": {"c_info": ..., "b_info": ...}}]`.
+
+This output carries no run state; callers merge it with `xl list`. Booleans are strings
+("True", "False", "<default>"). b_info holds libxl's keyed union: "type.pv" / "type.hvm" / "type.pvh".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from xentui.model import Domain, DomainConfig, Endpoint, Mode, State
+from xentui.parsers.errors import ParseError, line_col
+from xentui.parsers.tree import from_json, mark_decisive, to_int, truthy
+
+# Domain IDs above this are libxl's "invalid" placeholder (4294967295 in c_info.domid).
+_MAX_DOMID = 0x7FF0
+_ELIDED_LINE = re.compile(r"^[ \t]*(\.{3,}|…+)[ \t]*,?[ \t]*$", re.M)
+_TRAILING_COMMA = re.compile(r",(\s*[}\]])")
+MAX_DEPTH = 200
+
+
+@dataclass(frozen=True, slots=True)
+class JsonResult:
+    domains: tuple[Domain, ...]
+    problems: tuple[str, ...]
+
+
+def _depth_ok(text: str) -> bool:
+    depth = 0
+    in_str = False
+    esc = False
+    for ch in text:
+        if in_str:
+            if esc:
+                esc = False
+            elif ch == "\\":
+                esc = True
+            elif ch == '"':
+                in_str = False
+        elif ch == '"':
+            in_str = True
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_DEPTH:
+                return False
+        elif ch in "]}":
+            depth -= 1
+    return True
+
+
+def _records(text: str, source: str) -> tuple[list[tuple[Any, int, str]], list[str]]:
+    """The array's elements with their offsets and texts; tolerates a cut-short end and '...' elisions."""
+    problems: list[str] = []
+    if _ELIDED_LINE.search(text):
+        text = _TRAILING_COMMA.sub(r"\1", _ELIDED_LINE.sub("", text))
+        problems.append(f"{source}: lines elided with '...' were skipped")
+    if not _depth_ok(text):
+        raise ParseError(source, "1:1", f"JSON nested at most {MAX_DEPTH} deep")
+    decoder = json.JSONDecoder()
+    i = len(text) - len(text.lstrip())
+    if i >= len(text):
+        raise ParseError(source, "1:1", "a JSON array of domains, found nothing")
+    if text[i] == "{":  # a single object, as printed for one domain by some tools
+        try:
+            obj, end = decoder.raw_decode(text, i)
+        except json.JSONDecodeError as exc:
+            raise ParseError(source, line_col(text, exc.pos), f"valid JSON ({exc.msg})") from None
+        return [(obj, i, text[i:end])], problems
+    if text[i] != "[":
+        raise ParseError(source, line_col(text, i), "'[' opening a JSON array of domains")
+    i += 1
+    out: list[tuple[Any, int, str]] = []
+    n = len(text)
+    while True:
+        while i < n and text[i] in " \t\r\n,":
+            i += 1
+        if i >= n:
+            problems.append(f"{source}:{line_col(text, n)}: output cut short; complete records kept")
+            return out, problems
+        if text[i] == "]":
+            rest = text[i + 1 :].strip()
+            if rest:
+                raise ParseError(source, line_col(text, i + 1 + text[i + 1 :].index(rest[0])), "end of input")
+            return out, problems
+        try:
+            obj, end = decoder.raw_decode(text, i)
+        except json.JSONDecodeError as exc:
+            if exc.pos >= n - 1 or "Unterminated" in exc.msg or exc.pos >= len(text.rstrip()):
+                problems.append(f"{source}:{line_col(text, i)}: record cut short (output truncated?), skipped")
+                return out, problems
+            raise ParseError(source, line_col(text, exc.pos), f"valid JSON ({exc.msg})") from None
+        except RecursionError:
+            raise ParseError(source, line_col(text, i), "JSON nested less deeply") from None
+        out.append((obj, i, text[i:end]))
+        i = end
+
+
+def _get(d: Any, *path: str) -> Any:
+    for p in path:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(p)
+    return d
+
+
+def _str(v: Any) -> str | None:
+    return None if v is None or isinstance(v, (dict, list)) else str(v)
+
+
+def _vnc(node: Any, kind: str = "vnc") -> Endpoint | None:
+    if not isinstance(node, dict) or truthy(_str(node.get("enable"))) is not True:
+        return None
+    host = _str(node.get("listen")) or "127.0.0.1"
+    if kind == "spice":
+        port = to_int(_str(node.get("port")), 0) or None
+        return Endpoint("spice", _str(node.get("host")) or host, port)
+    display = node.get("display")
+    unused = truthy(_str(node.get("findunused")))
+    port = 5900 + to_int(_str(display)) if display is not None and unused is not True else None
+    return Endpoint("vnc", host, port)
+
+
+def parse_xl_json(text: str, source: str = "<input>") -> JsonResult:
+    if "\0" in text:
+        raise ParseError(source, line_col(text, text.index("\0")), "text, found a NUL byte (binary data)")
+    items, problems = _records(text, source)
+    domains: list[Domain] = []
+    for obj, offset, raw in items:
+        if not isinstance(obj, dict) or not isinstance(obj.get("config"), dict):
+            raise ParseError(source, line_col(text, offset), 'an object with "domid" and "config"')
+        domains.append(_domain(obj, raw, source, line_col(text, offset)))
+    return JsonResult(tuple(domains), tuple(problems))
+
+
+def _domain(obj: dict[str, Any], raw: str, source: str, where: str) -> Domain:
+    config = obj["config"]
+    c_info = _get(config, "c_info") or {}
+    b_info = _get(config, "b_info") or {}
+    name = _str(_get(c_info, "name"))
+    if not name:
+        raise ParseError(source, where, 'a "config.c_info.name"')
+    ctype = (_str(_get(c_info, "type")) or "").lower()
+    union = next((k for k in ("type.hvm", "type.pvh", "type.pv") if isinstance(b_info, dict) and k in b_info), None)
+    decisive: set[tuple[str, ...]] = {("config", "c_info", "type")}
+    pv_drivers = False
+    if ctype == "pv" and truthy(_str(_get(c_info, "pvh"))):
+        mode, why = Mode.PVH, 'c_info.type "pv" with c_info.pvh "True" (PVHv1, Xen 4.4–4.9)'
+        decisive.add(("config", "c_info", "pvh"))
+    elif ctype in ("pv", "hvm", "pvh"):
+        mode, why = Mode(ctype.upper()), f'c_info.type "{ctype}"'
+    elif union is not None:
+        mode, why = Mode(union.split(".")[1].upper()), f'b_info."{union}" present'
+    else:
+        mode, why = Mode.UNKNOWN, "no c_info.type and no b_info type union"
+    if union is not None:
+        decisive.add(("config", "b_info", union))
+        if not why.startswith("b_info"):
+            why += f', b_info."{union}"'
+    hvm = _get(b_info, "type.hvm") if isinstance(b_info, dict) else None
+    if mode is Mode.HVM:
+        platform = _str(_get(hvm, "xen_platform_pci"))
+        decisive.add(("config", "b_info", "type.hvm", "xen_platform_pci"))
+        # libxl enables the Xen platform device unless the config says otherwise.
+        pv_drivers = truthy(platform) is not False
+        why += f", xen_platform_pci {platform or 'default (on)'}"
+        why += " → PV drivers available" if pv_drivers else " → emulated devices only"
+    domid_raw = obj.get("domid")
+    domid = domid_raw if isinstance(domid_raw, int) and 0 <= domid_raw < _MAX_DOMID else None
+    memory = to_int(_str(_get(b_info, "target_memkb")))
+    max_memory = to_int(_str(_get(b_info, "max_memkb"))) or memory
+    max_vcpus = to_int(_str(_get(b_info, "max_vcpus")))
+    avail = _get(b_info, "avail_vcpus")
+    online = len(avail) if isinstance(avail, list) and avail else max_vcpus
+    graphics: list[Endpoint] = []
+    for node, kind in ((_get(hvm, "vnc"), "vnc"), (_get(hvm, "spice"), "spice")):
+        ep = _vnc(node, kind)
+        if ep is not None:
+            graphics.append(ep)
+    for vfb in config.get("vfbs") or []:
+        ep = _vnc(_get(vfb, "vnc"))
+        if ep is not None:
+            graphics.append(ep)
+    serial = _get(hvm, "serial") or _get(hvm, "serial_list")
+    has_console = domid != 0 and (mode is not Mode.HVM or bool(serial))
+    tree = mark_decisive(from_json("domain", obj), decisive)
+    return Domain(
+        name=name,
+        id=domid,
+        uuid=_str(_get(c_info, "uuid")),
+        state=State.UNKNOWN,
+        memory_kib=memory,
+        max_memory_kib=max(max_memory, memory),
+        vcpus=online,
+        max_vcpus=max_vcpus,
+        mode=mode,
+        pv_drivers=pv_drivers,
+        source=source,
+        hypervisor="xen",
+        has_console=has_console,
+        graphics=tuple(graphics),
+        config=DomainConfig("xl-json", tree, raw, f"{mode.value}: {why}"),
+    )

@@ -1,0 +1,118 @@
+"""Snapshots over time, off the UI thread: rates from consecutive snapshots, backoff and reconnect."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from xentui.model import Snapshot
+from xentui.sources.base import Source, SourceError
+
+BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
+
+
+@dataclass(frozen=True, slots=True)
+class Rates:
+    """Per-second figures between two snapshots. cpu_pct is % of one physical CPU, as xentop shows it."""
+
+    cpu_pct: float | None = None
+    net_rx_bps: float | None = None
+    net_tx_bps: float | None = None
+    block_read_bps: float | None = None
+    block_write_bps: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """What the UI renders: the last good snapshot, its rates, and the connection's condition."""
+
+    snapshot: Snapshot | None
+    rates: dict[str, Rates] = field(default_factory=dict)
+    connected: bool = True
+    error: str = ""
+    retry_in: float = 0.0
+    refresh_s: float = 0.0  # how long the last refresh took
+
+
+def compute_rates(prev: Snapshot | None, cur: Snapshot) -> dict[str, Rates]:
+    if prev is None:
+        return {}
+    dt = cur.taken_at - prev.taken_at
+    if dt <= 0:
+        return {}
+    old = prev.by_key()
+    out: dict[str, Rates] = {}
+    for d in cur.domains:
+        p = old.get(d.key)
+        if p is None or p.id != d.id:  # new, or restarted since: counters started again
+            continue
+        cpu = None
+        if d.cpu_time_ns is not None and p.cpu_time_ns is not None and d.cpu_time_ns >= p.cpu_time_ns:
+            cpu = (d.cpu_time_ns - p.cpu_time_ns) / (dt * 1e9) * 100
+        io = {}
+        if d.io is not None and p.io is not None:
+            for name in ("net_rx", "net_tx", "block_read", "block_write"):
+                delta = getattr(d.io, name) - getattr(p.io, name)
+                io[name + "_bps"] = delta / dt if delta >= 0 else None
+        out[d.key] = Rates(cpu, **io)
+    return out
+
+
+class Poller:
+    """Runs in a worker thread: `run()` loops until `stop()`; `wake()` refreshes at once (events, keys)."""
+
+    def __init__(
+        self,
+        source: Source,
+        on_frame: Callable[[Frame], None],
+        interval: float = 1.0,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.source = source
+        self.on_frame = on_frame
+        self.interval = interval
+        self._clock = clock
+        self._wake = threading.Event()
+        self._stopped = threading.Event()
+        self._last: Snapshot | None = None
+        self._failures = 0
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def stop(self) -> None:
+        self._stopped.set()
+        self._wake.set()
+
+    @property
+    def stopped(self) -> bool:
+        return self._stopped.is_set()
+
+    def poll_once(self) -> Frame:
+        """One refresh: a frame with new rates, or the last snapshot kept with the error and retry delay."""
+        started = self._clock()
+        try:
+            snap = self.source.snapshot()
+        except SourceError as exc:
+            delay = BACKOFF_S[min(self._failures, len(BACKOFF_S) - 1)]
+            self._failures += 1
+            return Frame(self._last, {}, connected=False, error=str(exc), retry_in=delay)
+        self._failures = 0
+        rates = compute_rates(self._last, snap)
+        self._last = snap
+        return Frame(snap, rates, refresh_s=self._clock() - started)
+
+    def run(self) -> None:
+        self.source.set_change_callback(self.wake)
+        try:
+            while not self._stopped.is_set():
+                self._wake.clear()  # before polling: a change that arrives meanwhile still wakes the next wait
+                frame = self.poll_once()
+                if self._stopped.is_set():
+                    break
+                self.on_frame(frame)
+                self._wake.wait(frame.retry_in if not frame.connected else self.interval)
+        finally:
+            self.source.set_change_callback(None)

@@ -1,0 +1,111 @@
+"""The built-in demo: a Xen host modelled by libvirt's test driver, needing no daemon and no Xen.
+
+Everything goes through the real libvirt API. Two things are simulated, and the header says
+"demo data": CPU time (the test driver reports wall-clock time there) follows each guest's load
+from the host XML, and `ci-runner` is started and destroyed on a cycle, producing real lifecycle
+events.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import time
+from collections.abc import Callable
+from dataclasses import replace
+from importlib import resources
+
+from xentui.model import Domain, HostInfo, Snapshot
+from xentui.sources.base import ActionError, CommandConsole, ConsoleStream
+from xentui.sources.libvirt_source import LibvirtSource
+
+_LOAD = re.compile(r"""<\w+:demo\b[^>]*\bload=['"](\d+)""")
+_CYCLE = re.compile(r"""<\w+:demo\b[^>]*\bcycle=['"]yes""")
+CYCLE_UP_S = 40.0
+CYCLE_DOWN_S = 15.0
+DEMO_HOSTNAME = "xen-demo"
+
+
+def host_xml_path() -> str:
+    return str(resources.files("xentui.sources").joinpath("demo", "host.xml"))
+
+
+def demo_uri() -> str:
+    return "test://" + host_xml_path()
+
+
+class DemoSource:
+    def __init__(self, read_only: bool = True, clock: Callable[[], float] = time.monotonic) -> None:
+        # The in-process test driver is private to us: open it read-write so the demo can move.
+        self._lv = LibvirtSource(demo_uri(), read_only=False, demo=True)
+        self.label = "demo (libvirt test driver)"
+        self.read_only = read_only
+        self._clock = clock
+        self._t0 = clock()
+        self._cycled: dict[str, float] = {}  # name → time of its last start/stop
+
+    @property
+    def calls(self) -> int:
+        return self._lv.calls
+
+    def snapshot(self) -> Snapshot:
+        snap = self._lv.snapshot()
+        if self._run_cycles(snap.domains):
+            snap = self._lv.snapshot()
+        now = self._clock() - self._t0
+        host = HostInfo(
+            hostname=DEMO_HOSTNAME,
+            source=self.label,
+            hypervisor="Xen 4.17 (simulated)",
+            read_only=self.read_only,
+            demo=True,
+            cpus=snap.host.cpus,
+            memory_kib=snap.host.memory_kib,
+        )
+        domains = tuple(self._simulate(d, now) for d in snap.domains)
+        return Snapshot(host, domains, snap.taken_at, snap.problems)
+
+    def _simulate(self, d: Domain, now: float) -> Domain:
+        # The test driver numbers domains from 1; Xen's Domain-0 is 0.
+        domid = d.id - 1 if d.id is not None else None
+        cpu: int | None = None
+        if d.state.active:
+            m = _LOAD.search(d.config.raw if d.config else "")
+            load = int(m.group(1)) / 100 if m else 0.0
+            # Integral of load * (1 + 0.3 sin(t / 7 + phase)): smooth, varied, never decreasing.
+            # Guests not running keep the CPU time they had.
+            t = 86_400 + (now if d.state.value in ("running", "blocked") else 0.0)
+            phase = (sum(map(ord, d.name)) % 17) / 3
+            cpu = int(1e9 * d.max_vcpus * load * (t - 2.1 * math.cos(t / 7 + phase)))
+        return replace(d, id=domid, host=DEMO_HOSTNAME, cpu_time_ns=cpu)
+
+    def _run_cycles(self, domains: tuple[Domain, ...]) -> bool:
+        """Start or destroy the guests marked to cycle when their time is up; True if one changed."""
+        changed = False
+        now = self._clock()
+        for d in domains:
+            if not (d.config and _CYCLE.search(d.config.raw)):
+                continue
+            since = self._cycled.setdefault(d.name, now)
+            due = CYCLE_UP_S if d.state.active else CYCLE_DOWN_S
+            if now - since >= due:
+                self._lv.lifecycle(replace(d, id=None), "destroy" if d.state.active else "start")
+                self._cycled[d.name] = now
+                changed = True
+        return changed
+
+    def set_change_callback(self, callback: Callable[[], None] | None) -> None:
+        self._lv.set_change_callback(callback)
+
+    def console(self, domain: Domain) -> CommandConsole | ConsoleStream:
+        raise ActionError(
+            f"{domain.name} is a demo guest with no real console: run xentui -c URI on a real host to attach"
+        )
+
+    def lifecycle(self, domain: Domain, action: str) -> None:
+        if self.read_only:
+            raise ActionError("read-only: restart with --rw to allow lifecycle actions")
+        self._lv.lifecycle(replace(domain, id=None), action)
+
+    def close(self) -> None:
+        self._lv.close()

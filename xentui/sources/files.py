@@ -1,0 +1,78 @@
+"""Saved outputs (any supported format, detected by content). Files are read again when they change."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+
+from xentui.model import Domain, HostInfo, Snapshot
+from xentui.parsers.errors import ParseError
+from xentui.parsers.sniff import Parsed, merge_run_state, parse_text
+from xentui.sources.base import ActionError, CommandConsole, ConsoleStream, SourceError
+
+MAX_FILE_BYTES = 64 * 1024 * 1024
+
+
+def read_file(path: str) -> Parsed:
+    """Parse one saved file; ParseError for bad content, SourceError for unreadable files."""
+    try:
+        size = os.path.getsize(path)
+        if size > MAX_FILE_BYTES:
+            raise ParseError(path, "1:1", f"a file of at most {MAX_FILE_BYTES // 2**20} MiB (it has {size // 2**20} MiB)")
+        with open(path, "rb") as f:
+            data = f.read(MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise SourceError(f"{path}: {exc.strerror or exc}") from None
+    if b"\0" in data:
+        raise ParseError(path, "1:1", "a text file, found binary data")
+    return parse_text(data.decode("utf-8", "replace"), path)
+
+
+def combine(parsed: Sequence[Parsed]) -> tuple[list[Domain], list[str]]:
+    """Configs from every file, completed with run state from any tables among them."""
+    configs = [d for p in parsed if not p.table for d in p.domains]
+    rows = [d for p in parsed if p.table for d in p.domains]
+    problems = [msg for p in parsed for msg in p.problems]
+    return merge_run_state(configs, rows), problems
+
+
+class FilesSource:
+    read_only = True
+
+    def __init__(self, paths: Sequence[str]) -> None:
+        self.paths = list(paths)
+        self.label = "file:" + ",".join(os.path.basename(p) for p in self.paths)
+        self._stamp: tuple[float, ...] = ()
+        self._snapshot: Snapshot | None = None
+
+    def snapshot(self) -> Snapshot:
+        try:
+            stamp = tuple(os.stat(p).st_mtime for p in self.paths)
+        except OSError as exc:
+            raise SourceError(f"{exc.filename}: {exc.strerror}") from None
+        if self._snapshot is None or stamp != self._stamp:
+            try:
+                domains, problems = combine([read_file(p) for p in self.paths])
+            except ParseError as exc:
+                raise SourceError(str(exc)) from None
+            host = HostInfo(socket.gethostname(), self.label, "saved output", True)
+            self._snapshot = Snapshot(
+                host, tuple(replace(d, host="saved") for d in domains), time.monotonic(), tuple(problems)
+            )
+            self._stamp = stamp
+        return replace(self._snapshot, taken_at=time.monotonic())
+
+    def set_change_callback(self, callback: Callable[[], None] | None) -> None:
+        pass
+
+    def console(self, domain: Domain) -> CommandConsole | ConsoleStream:
+        raise ActionError("saved files have no live consoles")
+
+    def lifecycle(self, domain: Domain, action: str) -> None:
+        raise ActionError("saved files are read-only")
+
+    def close(self) -> None:
+        pass

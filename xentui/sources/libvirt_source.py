@@ -1,0 +1,267 @@
+"""A libvirt connection (any URI): one bulk stats call per refresh, XML parsed only when a domain changes."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import libvirt
+
+from xentui.model import Domain, HostInfo, IOCounters, Snapshot, State, flags_for
+from xentui.parsers.errors import ParseError
+from xentui.parsers.libvirt_xml import parse_domain_xml
+from xentui.sources.base import ActionError, CommandConsole, ConsoleStream, SourceError
+from xentui.sources.libvirt_console import open_console
+
+_STATES = {
+    0: State.UNKNOWN, 1: State.RUNNING, 2: State.BLOCKED, 3: State.PAUSED, 4: State.SHUTDOWN,
+    5: State.SHUTOFF, 6: State.CRASHED, 7: State.PAUSED,  # PMSUSPENDED: suspended to RAM
+}  # fmt: skip
+_STATS = (
+    libvirt.VIR_DOMAIN_STATS_STATE
+    | libvirt.VIR_DOMAIN_STATS_CPU_TOTAL
+    | libvirt.VIR_DOMAIN_STATS_BALLOON
+    | libvirt.VIR_DOMAIN_STATS_VCPU
+    | libvirt.VIR_DOMAIN_STATS_INTERFACE
+    | libvirt.VIR_DOMAIN_STATS_BLOCK
+)
+
+_loop_lock = threading.Lock()
+_loop_started = False
+
+
+def _silence(_ctx: object, _err: object) -> None:
+    """libvirt prints every error to stderr by default, which would scribble over the TUI."""
+
+
+def ensure_event_loop() -> None:
+    """libvirt's default event loop in a daemon thread: events, keepalives and streams need it."""
+    global _loop_started
+    with _loop_lock:
+        if _loop_started:
+            return
+        libvirt.registerErrorHandler(_silence, None)
+        libvirt.virEventRegisterDefaultImpl()
+
+        def run() -> None:
+            while True:
+                libvirt.virEventRunDefaultImpl()
+
+        threading.Thread(target=run, name="libvirt-events", daemon=True).start()
+        _loop_started = True
+
+
+def _reason(exc: libvirt.libvirtError) -> str:
+    return str(exc.get_error_message() or exc).strip()
+
+
+def hypervisor_label(conn: Any) -> str:
+    kind = str(conn.getType())
+    try:
+        v = int(conn.getVersion())
+    except libvirt.libvirtError:
+        return kind
+    return f"{kind} {v // 1_000_000}.{v // 1000 % 1000}.{v % 1000}" if v else kind
+
+
+@dataclass(slots=True)
+class _Cached:
+    id: int | None
+    state: State
+    domain: Domain
+
+
+class LibvirtSource:
+    def __init__(self, uri: str, read_only: bool = True, demo: bool = False) -> None:
+        self.uri = uri
+        self.label = uri
+        self.read_only = read_only
+        self.demo = demo
+        self._conn: Any = None
+        self._host: HostInfo | None = None
+        self._cache: dict[str, _Cached] = {}
+        self._stale: set[str] = set()  # UUIDs an event said changed: their XML is read again
+        self._callback: Callable[[], None] | None = None
+        self._lock = threading.Lock()
+        self.calls = 0  # libvirt calls made by snapshots, for the benchmark
+
+    # -- connection ------------------------------------------------------------------------------------------
+    def _connect(self) -> Any:
+        if self._conn is not None:
+            return self._conn
+        ensure_event_loop()
+        try:
+            conn = libvirt.openReadOnly(self.uri) if self.read_only else libvirt.open(self.uri)
+        except libvirt.libvirtError as exc:
+            raise SourceError(f"cannot connect to {self.uri}: {_reason(exc)}") from None
+        if conn is None:
+            raise SourceError(f"cannot connect to {self.uri}")
+        try:
+            if "+" in self.uri.split(":", 1)[0]:  # remote transports: notice a dead peer
+                conn.setKeepAlive(5, 3)
+            conn.registerCloseCallback(self._on_close, None)
+            conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_event, None)
+        except libvirt.libvirtError:
+            pass  # drivers without events are polled only
+        self._host = HostInfo(
+            hostname=_safe(conn.getHostname, self.uri),
+            source=self.uri,
+            hypervisor=hypervisor_label(conn),
+            read_only=self.read_only,
+            demo=self.demo,
+            cpus=_safe(lambda: conn.getInfo()[2], None),
+            memory_kib=_safe(lambda: conn.getInfo()[1] * 1024, None),
+        )
+        self._conn = conn
+        return conn
+
+    def _on_close(self, _conn: Any, _reason: int, _opaque: object) -> None:
+        self._conn = None
+        self._notify()
+
+    def _on_event(self, _conn: Any, dom: Any, _event: int, _detail: int, _opaque: object) -> None:
+        self._stale.add(_safe(dom.UUIDString, ""))
+        self._notify()
+
+    def _notify(self) -> None:
+        cb = self._callback
+        if cb is not None:
+            cb()
+
+    def set_change_callback(self, callback: Callable[[], None] | None) -> None:
+        self._callback = callback
+
+    def close(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            try:
+                conn.close()
+            except libvirt.libvirtError:
+                pass
+
+    # -- snapshots -------------------------------------------------------------------------------------------
+    def snapshot(self) -> Snapshot:
+        with self._lock:
+            conn = self._connect()
+            try:
+                self.calls += 1
+                stats = conn.getAllDomainStats(_STATS, 0)
+            except libvirt.libvirtError as exc:
+                self._drop()
+                raise SourceError(f"{self.uri}: {_reason(exc)}") from None
+            domains: list[Domain] = []
+            seen: set[str] = set()
+            for dom, st in stats:
+                d = self._domain(dom, st)
+                if d is not None:
+                    domains.append(d)
+                    seen.add(d.uuid or "")
+            for gone in set(self._cache) - seen:
+                del self._cache[gone]
+            assert self._host is not None
+            return Snapshot(self._host, tuple(domains), time.monotonic())
+
+    def _drop(self) -> None:
+        conn = self._conn
+        try:
+            alive = conn is not None and conn.isAlive() == 1
+        except libvirt.libvirtError:
+            alive = False
+        if not alive:
+            self.close()
+
+    def _domain(self, dom: Any, st: dict[str, Any]) -> Domain | None:
+        uuid = dom.UUIDString()
+        domid = dom.ID()
+        state = _STATES.get(int(st.get("state.state", 0)), State.UNKNOWN)
+        domid_or_none = domid if domid is not None and domid >= 0 else None
+        cached = self._cache.get(uuid)
+        stale = uuid in self._stale
+        if stale:
+            self._stale.discard(uuid)
+        if cached is None or stale or cached.id != domid_or_none or cached.state != state:
+            try:
+                self.calls += 1
+                xml = dom.XMLDesc(0)
+            except libvirt.libvirtError:
+                return None  # vanished between listing and querying
+            try:
+                parsed = parse_domain_xml(xml, f"{self.uri}/{dom.name()}", state).domains[0]
+            except ParseError:
+                return None
+            cached = _Cached(domid_or_none, state, replace(parsed, host=_host_name(self._host), source=self.uri))
+            self._cache[uuid] = cached
+        base = cached.domain
+        return replace(
+            base,
+            id=domid_or_none,
+            state=state,
+            flags=flags_for(state),
+            memory_kib=int(st.get("balloon.current", base.memory_kib)),
+            max_memory_kib=int(st.get("balloon.maximum", base.max_memory_kib)),
+            vcpus=int(st.get("vcpu.current", base.vcpus)),
+            max_vcpus=int(st.get("vcpu.maximum", base.max_vcpus)),
+            cpu_time_ns=int(st["cpu.time"]) if "cpu.time" in st else None,
+            io=_io(st),
+        )
+
+    # -- actions ---------------------------------------------------------------------------------------------
+    def _lookup(self, conn: Any, domain: Domain) -> Any:
+        try:
+            return conn.lookupByUUIDString(domain.uuid) if domain.uuid else conn.lookupByName(domain.name)
+        except libvirt.libvirtError as exc:
+            raise ActionError(f"{domain.name}: {_reason(exc)}") from None
+
+    def console(self, domain: Domain) -> CommandConsole | ConsoleStream:
+        if not domain.state.active:
+            raise ActionError(f"{domain.name} is {domain.state.value}: start it to use its console")
+        if not domain.has_console:
+            raise ActionError(f"{domain.name} has no serial or PV console")
+        ensure_event_loop()
+        try:
+            # Consoles need a read-write connection even when the dashboard's is read-only.
+            conn = libvirt.open(self.uri)
+        except libvirt.libvirtError as exc:
+            raise ActionError(f"console of {domain.name}: cannot open {self.uri} read-write: {_reason(exc)}") from None
+        return open_console(conn, self._lookup(conn, domain), domain.name)
+
+    def lifecycle(self, domain: Domain, action: str) -> None:
+        if self.read_only:
+            raise ActionError("read-only connection: restart with --rw to allow lifecycle actions")
+        conn = self._connect()
+        dom = self._lookup(conn, domain)
+        calls = {
+            "start": dom.create, "shutdown": dom.shutdown, "reboot": lambda: dom.reboot(0),
+            "pause": dom.suspend, "resume": dom.resume, "destroy": dom.destroy,
+        }  # fmt: skip
+        if action not in calls:
+            raise ActionError(f"unknown action {action!r}")
+        try:
+            calls[action]()
+        except libvirt.libvirtError as exc:
+            raise ActionError(f"{action} {domain.name}: {_reason(exc)}") from None
+        self._notify()
+
+
+def _host_name(host: HostInfo | None) -> str:
+    return host.hostname if host is not None else ""
+
+
+def _safe(fn: Callable[[], Any], default: Any) -> Any:
+    try:
+        return fn()
+    except libvirt.libvirtError:
+        return default
+
+
+def _io(st: dict[str, Any]) -> IOCounters | None:
+    if "net.count" not in st and "block.count" not in st:
+        return None
+    rx = sum(int(st.get(f"net.{i}.rx.bytes", 0)) for i in range(int(st.get("net.count", 0))))
+    tx = sum(int(st.get(f"net.{i}.tx.bytes", 0)) for i in range(int(st.get("net.count", 0))))
+    rd = sum(int(st.get(f"block.{i}.rd.bytes", 0)) for i in range(int(st.get("block.count", 0))))
+    wr = sum(int(st.get(f"block.{i}.wr.bytes", 0)) for i in range(int(st.get("block.count", 0))))
+    return IOCounters(rx, tx, rd, wr)
