@@ -1,0 +1,138 @@
+"""Pilot-driven tests of the dashboard on the built-in demo host (real libvirt test driver)."""
+
+from __future__ import annotations
+
+import pytest
+from textual.widgets import Input, Static
+
+from xentui.model import Domain, DomainConfig, ConfigNode, HostInfo, Mode, Snapshot, State
+from xentui.poller import Frame
+from xentui.sources.demo import DemoSource
+from xentui.ui.app import XenTUI
+from xentui.ui.screens.help import HelpScreen
+from xentui.ui.screens.vnc_hint import VncHintScreen
+from xentui.ui.widgets.detail_pane import DetailPane
+from xentui.ui.widgets.domain_table import DomainTable
+
+
+def names(app: XenTUI) -> list[str]:
+    table = app.query_one(DomainTable)
+    return [table.get_row(r.key)[0].plain for r in table.ordered_rows]
+
+
+async def wait_rows(app: XenTUI, pilot, n: int = 1) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(100):
+        if app.query_one(DomainTable).row_count >= n and app.frame is not None:
+            return
+        await pilot.pause(0.05)
+    raise AssertionError("the table never filled")
+
+
+@pytest.fixture
+def app() -> XenTUI:
+    return XenTUI(DemoSource(), interval=0.2)
+
+
+async def test_table_header_and_detail(app: XenTUI) -> None:
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_rows(app, pilot, 13)
+        assert names(app)[0] == "Domain-0" and len(names(app)) == 13
+        header = app.query_one("#summary", Static).render()
+        plain = str(header)
+        assert "DEMO DATA" in plain and "read-only" in plain and "13 domains: 10 running, 1 paused, 2 off" in plain
+        assert "PV 5" in plain and "HVM 4" in plain and "PVH 4" in plain
+        table = app.query_one(DomainTable)
+        db = table.get_row("6a1c0003-5e7a-4c1e-9a6b-00163e000003")
+        assert [c.plain for c in db[2:4]] == ["running", "HVM+pv"]
+        await pilot.pause(0.5)  # a second frame gives CPU%
+        assert float(table.get_row("6a1c0005-5e7a-4c1e-9a6b-00163e000005")[7].plain) > 0
+        await pilot.press("down", "down", "down")
+        pane = app.query_one(DetailPane)
+        verdict = str(pane.query_one("#verdict", Static).render())
+        assert "db-01" in verdict and "PV drivers in use" in verdict
+
+
+async def test_filter_sort_and_selection_kept(app: XenTUI) -> None:
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_rows(app, pilot, 13)
+        await pilot.press("down", "down")  # web-02
+        assert app.query_one(DomainTable).selected.name == "web-02"  # type: ignore[union-attr]
+        table = app.query_one(DomainTable)
+        await pilot.press("s")  # from ID to the next column: State
+        states = [table.get_row(r.key)[2].plain for r in table.ordered_rows]
+        assert table.sort_key == "state" and states == sorted(states)
+        assert table.selected.name == "web-02"  # type: ignore[union-attr]
+        await pilot.press("o")
+        states = [table.get_row(r.key)[2].plain for r in table.ordered_rows]
+        assert states == sorted(states, reverse=True) and table.selected.name == "web-02"  # type: ignore[union-attr]
+        await pilot.press("slash", *"hvm")
+        await pilot.pause(0.1)
+        assert set(names(app)) == {"db-01", "win2019", "monitor", "legacy-nt"}
+        await pilot.press("enter")
+        await pilot.press("escape")
+        await pilot.pause(0.1)
+        assert len(names(app)) == 13 and not app.query_one("#filter", Input).has_class("shown")
+        await pilot.press("a")
+        assert "backup-01" not in names(app) and "test-pvh" not in names(app)
+
+
+async def test_header_click_sorts(app: XenTUI) -> None:
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_rows(app, pilot, 13)
+        await pilot.click(DomainTable, offset=(58, 0))  # the Mem header
+        table = app.query_one(DomainTable)
+        assert table.sort_key == "mem" and names(app)[0] == "db-01"
+
+
+async def test_help_raw_interval_and_vnc_hint(app: XenTUI, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SSH_CONNECTION", "10.1.2.3 50000 192.0.2.10 22")
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setenv("USER", "admin")
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_rows(app, pilot, 13)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await pilot.press("r")
+        assert app.query_one(DetailPane).has_class("raw")
+        await pilot.press("plus")
+        assert app.interval == 0.5 or app.interval < 0.5
+        await pilot.press("down")  # web-01: PV with a VNC framebuffer on 127.0.0.1:5900
+        await pilot.press("v")
+        assert isinstance(app.screen, VncHintScreen)
+        text = str(app.screen.query_one("#vnc-hint", Static).render())
+        assert "ssh -N -L 5900:127.0.0.1:5900 admin@192.0.2.10" in text and "vncviewer localhost::5900" in text
+
+
+async def test_console_on_demo_says_why() -> None:
+    app = XenTUI(DemoSource(), interval=0.2)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_rows(app, pilot, 13)
+        await pilot.press("down", "c")
+        await pilot.pause(0.3)
+        assert any("no real console" in n.message for n in app._notifications)
+
+
+def _hostile(name: str) -> Domain:
+    tree = ConfigNode("domain", None, (ConfigNode("name", name), ConfigNode("description", "[@click=app.quit]x[/]")))
+    return Domain(name, 1, "u-" + str(len(name)), State.RUNNING, 1024, 1024, 1, 1, Mode.PV,
+                  config=DomainConfig("xm-sxp", tree, f"(domain (name {name!r}))", "PV: [bold]x[/]"))  # fmt: skip
+
+
+async def test_hostile_names_are_shown_literally() -> None:
+    evil = ["[bold red]x[/]", "[@click=app.quit]q[/]", "\x1b]52;c;cHduZWQ=\x07osc", "a\nb\x9b31m", "\u202eevil", "名" * 30]
+    app = XenTUI(DemoSource(), interval=60)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_rows(app, pilot, 13)
+        snap = Snapshot(HostInfo("h\x1b[2J", "src"), tuple(_hostile(n) for n in evil), 1.0)
+        app.apply_frame(Frame(snap))
+        await pilot.pause(0.1)
+        shown = names(app)
+        assert "[bold red]x[/]" in shown and "[@click=app.quit]q[/]" in shown
+        assert all("\x1b" not in s and "\x9b" not in s and "\n" not in s and "\u202e" not in s for s in shown)
+        assert "\\x1b]52;c;cHduZWQ=\\x07osc" in shown
+        await pilot.press("enter")
+        verdict = str(app.query_one(DetailPane).query_one("#verdict", Static).render())
+        assert "PV: [bold]x[/]" in verdict and "\x1b" not in verdict
+        assert app.is_running

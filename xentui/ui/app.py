@@ -1,0 +1,268 @@
+"""The dashboard: wires the poller (a worker thread) to the widgets, and keys to actions."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from typing import ClassVar
+
+from textual import on, work
+from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import Binding, BindingType
+from textual.screen import Screen
+from textual.widgets import DataTable, Footer, Input
+
+from xentui.actions import vnc
+from xentui.actions.console import DEFAULT_DETACH, bridge, key_name, parse_detach_key, run_command_console
+from xentui.poller import Frame, Poller
+from xentui.sources.base import ActionError, CommandConsole, ConsoleStream, Source
+from xentui.text import printable
+from xentui.ui.screens.help import HelpScreen
+from xentui.ui.screens.vnc_hint import VncHintScreen
+from xentui.ui.widgets.detail_pane import DetailPane
+from xentui.ui.widgets.domain_table import COLUMN_KEYS, DomainTable
+from xentui.ui.widgets.summary_bar import SummaryBar
+
+INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+class XenTUI(App[int]):
+    CSS_PATH = "app.tcss"
+    TITLE = "xentui"
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("slash", "filter", "Filter", key_display="/"),
+        Binding("d", "toggle_detail", "Detail"),
+        Binding("r", "toggle_raw", "Raw config"),
+        Binding("c", "console", "Console"),
+        Binding("v", "vnc", "VNC"),
+        Binding("s", "next_sort", "Sort"),
+        Binding("o", "flip_sort", "Order", show=False),
+        Binding("a", "toggle_inactive", "Inactive"),
+        Binding("i", "toggle_io", "I/O cols"),
+        Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
+        Binding("minus", "slower", "Slower", key_display="-"),
+        Binding("f5", "refresh_now", "Refresh now", show=False),
+        Binding("escape", "clear_filter", "Clear filter", show=False),
+        Binding("question_mark", "help", "Help", key_display="?"),
+    ]
+
+    def __init__(self, source: Source, interval: float = 1.0, notice: str = "", detach_key: str | None = None) -> None:
+        super().__init__()
+        self.source = source
+        self.interval = interval
+        self.notice = notice
+        self.detach = parse_detach_key(detach_key or os.environ.get("XENTUI_DETACH_KEY", DEFAULT_DETACH))
+        self.frame: Frame | None = None
+        self.poller: Poller | None = None
+
+    def compose(self) -> ComposeResult:
+        yield SummaryBar(id="summary")
+        yield DomainTable(id="domains")
+        yield DetailPane(id="detail")
+        yield Input(placeholder="filter: name, state (running, paused…) or mode (pv, hvm, pvh) — Enter keeps, Esc clears", id="filter")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one(SummaryBar).show(None, self.interval, self.source.label)
+        self.query_one(DomainTable).focus()
+        if self.notice:
+            self.say(self.notice)
+        self._poll()
+
+    # -- the poller ------------------------------------------------------------------------------------------
+    @work(thread=True, exclusive=True, group="poll", name="poller")
+    def _poll(self) -> None:
+        self.poller = Poller(self.source, self._frame_from_thread, self.interval)
+        self.poller.run()
+
+    def _frame_from_thread(self, frame: Frame) -> None:
+        if self.poller is not None and not self.poller.stopped:
+            try:
+                self.call_from_thread(self.apply_frame, frame)
+            except RuntimeError:
+                pass  # the app is closing
+
+    def apply_frame(self, frame: Frame) -> None:
+        self.frame = frame
+        self.query_one(SummaryBar).show(frame, self.interval, self.source.label)
+        table = self.query_one(DomainTable)
+        table.apply(frame)
+        self.set_class(not frame.connected, "dim-stale")
+        self._show_detail()
+
+    def on_unmount(self) -> None:
+        if self.poller is not None:
+            self.poller.stop()
+
+    def _show_detail(self) -> None:
+        pane = self.query_one(DetailPane)
+        if pane.display:
+            pane.show(self.query_one(DomainTable).selected)
+
+    @on(DataTable.RowHighlighted)
+    def _highlighted(self) -> None:
+        self._show_detail()
+
+    @on(DataTable.RowSelected)
+    def _selected(self) -> None:
+        pane = self.query_one(DetailPane)
+        pane.display = True
+        self._show_detail()
+
+    @on(DataTable.HeaderSelected)
+    def _header(self, event: DataTable.HeaderSelected) -> None:
+        self._sort(str(event.column_key.value))
+
+    def say(self, message: str, severity: str = "information") -> None:
+        self.notify(printable(message), severity=severity, markup=False)  # type: ignore[arg-type]
+
+    # -- view actions ----------------------------------------------------------------------------------------
+    def _sort(self, key: str, reverse: bool | None = None) -> None:
+        table = self.query_one(DomainTable)
+        table.set_sort(key, reverse)
+        table.rebuild(self.frame)
+
+    def action_next_sort(self) -> None:
+        table = self.query_one(DomainTable)
+        keys = [k for k in COLUMN_KEYS if k in table.columns]
+        self._sort(keys[(keys.index(table.sort_key) + 1) % len(keys)] if table.sort_key in keys else keys[0])
+
+    def action_flip_sort(self) -> None:
+        table = self.query_one(DomainTable)
+        self._sort(table.sort_key, not table.sort_reverse)
+
+    def action_toggle_inactive(self) -> None:
+        table = self.query_one(DomainTable)
+        table.show_inactive = not table.show_inactive
+        table.rebuild(self.frame)
+        self.say("showing inactive domains" if table.show_inactive else "hiding inactive domains")
+
+    def action_toggle_io(self) -> None:
+        table = self.query_one(DomainTable)
+        table.show_io = not table.show_io
+        table.rebuild(self.frame)
+
+    def action_toggle_detail(self) -> None:
+        pane = self.query_one(DetailPane)
+        pane.display = not pane.display
+        self._show_detail()
+
+    def action_toggle_raw(self) -> None:
+        pane = self.query_one(DetailPane)
+        pane.display = True
+        self._show_detail()
+        pane.toggle_raw()
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        table = self.query_one(DomainTable)
+        table.filter_text = event.value.strip()
+        table.rebuild(self.frame)
+        self._show_detail()
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        box = self.query_one("#filter", Input)
+        if not box.value:
+            box.remove_class("shown")
+        self.query_one(DomainTable).focus()
+
+    def action_clear_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_class("shown"):
+            box.value = ""
+            box.remove_class("shown")
+            self.query_one(DomainTable).focus()
+            table = self.query_one(DomainTable)
+            table.filter_text = ""
+            table.rebuild(self.frame)
+
+    def action_faster(self) -> None:
+        self._set_interval(max([i for i in INTERVALS if i < self.interval], default=INTERVALS[0]))
+
+    def action_slower(self) -> None:
+        self._set_interval(min([i for i in INTERVALS if i > self.interval], default=INTERVALS[-1]))
+
+    def _set_interval(self, value: float) -> None:
+        self.interval = value
+        if self.poller is not None:
+            self.poller.interval = value
+        self.query_one(SummaryBar).show(self.frame, self.interval, self.source.label)
+        self.say(f"refresh every {value:g} s")
+
+    def action_refresh_now(self) -> None:
+        if self.poller is not None:
+            self.poller.wake()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen(self.BINDINGS))
+
+    def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
+        yield from super().get_system_commands(screen)
+        for b in self.BINDINGS:
+            if isinstance(b, Binding) and b.description and b.action not in ("quit", "help"):
+                yield SystemCommand(b.description, f"{b.description} ({b.key_display or b.key})", self._runner(b.action))
+
+    def _runner(self, action: str):  # type: ignore[no-untyped-def]
+        async def run() -> None:
+            await self.run_action(action)
+
+        return run
+
+    # -- console and VNC -------------------------------------------------------------------------------------
+    def action_console(self) -> None:
+        domain = self.query_one(DomainTable).selected
+        if domain is None:
+            self.say("no domain selected", "warning")
+            return
+        self._open_console(domain)
+
+    @work(thread=True, exclusive=True, group="console")
+    def _open_console(self, domain: object) -> None:
+        from xentui.model import Domain
+
+        assert isinstance(domain, Domain)
+        try:
+            handle = self.source.console(domain)
+        except ActionError as exc:
+            self.call_from_thread(self.say, str(exc), "warning")
+            return
+        self.call_from_thread(self._attach, domain.name, handle)
+
+    def _attach(self, name: str, handle: CommandConsole | ConsoleStream) -> None:
+        with self.suspend():
+            if isinstance(handle, CommandConsole):
+                result = run_command_console(handle)
+            else:
+                result = bridge(handle, name, self.detach)
+        if result.message:
+            self.say(result.message, "warning" if result.ended_by == "error" else "information")
+        else:
+            self.say(f"detached from {name} ({key_name(self.detach)})")
+        self.action_refresh_now()
+
+    def action_vnc(self) -> None:
+        domain = self.query_one(DomainTable).selected
+        if domain is None:
+            self.say("no domain selected", "warning")
+            return
+        uri = getattr(self.source, "uri", self.source.label)
+        step = vnc.plan(domain, str(uri))
+        if isinstance(step, vnc.Unavailable):
+            self.say(step.reason, "warning")
+        elif isinstance(step, vnc.Hint):
+            self.copy_to_clipboard(step.copy_text)
+            self.push_screen(VncHintScreen(step, copied=True))
+        else:
+            try:
+                vnc.launch(step)
+            except OSError as exc:
+                self.say(f"{step.argv[0]}: {exc.strerror or exc}", "error")
+                return
+            self.say(f"launched {' '.join(step.argv)}" + (f" — {step.warning}" if step.warning else ""))

@@ -1,0 +1,48 @@
+"""`?`: every key, written from the app's own bindings."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Static
+
+
+def keys_table(bindings: list[BindingType]) -> Table:
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold cyan", justify="right")
+    table.add_column()
+    for b in bindings:
+        if isinstance(b, Binding) and b.description:
+            table.add_row(Text(b.key_display or b.key), Text(b.description))
+    return table
+
+
+class HelpScreen(ModalScreen[None]):
+    BINDINGS = [("escape,q,question_mark", "dismiss", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen > VerticalScroll { width: 84; height: auto; max-height: 90%; border: thick $primary; background: $surface; padding: 1 2; }
+    """
+
+    def __init__(self, bindings: list[BindingType]) -> None:
+        super().__init__()
+        self.key_list = bindings
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Static(Text("xentui — keys", style="bold"))
+            yield Static(keys_table(self.key_list))
+            yield Static(
+                Text(
+                    "\nModes: PV (paravirtual: image (linux …), c_info.type pv, <os><type>linux|xen),\n"
+                    "HVM (hardware virtualized: image (hvm …), loader hvmloader; +pv: PV drivers available),\n"
+                    "PVH (hardware-assisted PV: c_info.type pvh, <os><type>xenpvh).\n"
+                    "Fields marked ◀ mode in the detail pane are the ones that decide it.\n"
+                    "Click a column header to sort by it; click again to reverse. Esc closes this.",
+                    style="dim",
+                )
+            )

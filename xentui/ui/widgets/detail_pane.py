@@ -1,0 +1,91 @@
+"""The selected domain's parsed configuration as a collapsible tree, with the mode-deciding fields marked."""
+
+from __future__ import annotations
+
+from rich.syntax import Syntax
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.widgets import Static, Tree
+from textual.widgets.tree import TreeNode
+
+from xentui.model import ConfigNode, Domain
+from xentui.text import printable
+
+LEXERS = {"xl-json": "json", "libvirt-xml": "xml", "xm-sxp": "scheme", "xl-sxp": "scheme"}
+# Sections opened by default: the ones an admin reads to triage the mode.
+OPEN = {"image", "hvm", "linux", "pvh", "config", "c_info", "b_info", "os", "domain", "type.hvm", "type.pv", "type.pvh"}
+
+
+def _printable_block(text: str) -> str:
+    return "\n".join(printable(line.replace("\t", "    ")) for line in text.splitlines())
+
+
+def node_label(node: ConfigNode) -> Text:
+    label = Text(printable(node.key, 60), style="bold yellow" if node.decisive else "bold")
+    if node.value is not None and node.value != "":
+        label.append(" ")
+        label.append(printable(node.value, 200), style="reverse yellow" if node.decisive and not node.children else "")
+    if node.decisive:
+        label.append("  ◀ mode", style="yellow")
+    return label
+
+
+class DetailPane(Vertical):
+    DEFAULT_CSS = """
+    DetailPane { height: 45%; border-top: solid $primary; }
+    DetailPane #verdict { height: auto; padding: 0 1; }
+    DetailPane Tree { height: 1fr; }
+    DetailPane #raw { height: 1fr; display: none; }
+    DetailPane.raw Tree { display: none; }
+    DetailPane.raw #raw { display: block; }
+    """
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self._shown: tuple[str, int] | None = None  # (domain key, id of its config) on screen
+
+    def compose(self) -> ComposeResult:
+        yield Static(id="verdict")
+        tree: Tree[None] = Tree(Text("configuration"), id="config-tree")
+        tree.show_root = False
+        yield tree
+        with VerticalScroll(id="raw"):
+            yield Static(id="raw-text")
+
+    def show(self, domain: Domain | None) -> None:
+        key = (domain.key, id(domain.config)) if domain else None
+        if key == self._shown:
+            return
+        self._shown = key
+        verdict = self.query_one("#verdict", Static)
+        tree = self.query_one("#config-tree", Tree)
+        raw = self.query_one("#raw-text", Static)
+        tree.clear()
+        if domain is None:
+            verdict.update(Text("No domain selected", style="italic"))
+            raw.update("")
+            return
+        head = Text(printable(domain.name, 60), style="bold")
+        if domain.config is None:
+            head.append("  no configuration from this source (a table row only)", style="italic")
+            verdict.update(head)
+            raw.update("")
+            return
+        head.append(f"  [{domain.config.format}]  ", style="dim")
+        head.append(printable(domain.config.verdict), style="bold yellow")
+        verdict.update(head)
+        self._fill(tree.root, domain.config.tree.children)
+        raw.update(Syntax(_printable_block(domain.config.raw), LEXERS.get(domain.config.format, "text"), word_wrap=False))
+
+    def _fill(self, parent: TreeNode[None], nodes: tuple[ConfigNode, ...]) -> None:
+        for node in nodes:
+            if node.children:
+                branch = parent.add(node_label(node), expand=node.key in OPEN or node.decisive)
+                self._fill(branch, node.children)
+            else:
+                parent.add_leaf(node_label(node))
+
+    def toggle_raw(self) -> bool:
+        self.toggle_class("raw")
+        return self.has_class("raw")
