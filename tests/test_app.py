@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, Static
 
-from xentui.model import Domain, DomainConfig, ConfigNode, HostInfo, Mode, Snapshot, State
+from xentui.model import ConfigNode, Domain, DomainConfig, HostInfo, Mode, Snapshot, State
 from xentui.poller import Frame
 from xentui.sources.demo import DemoSource
 from xentui.ui.app import XenTUI
@@ -121,7 +121,14 @@ def _hostile(name: str) -> Domain:
 
 
 async def test_hostile_names_are_shown_literally() -> None:
-    evil = ["[bold red]x[/]", "[@click=app.quit]q[/]", "\x1b]52;c;cHduZWQ=\x07osc", "a\nb\x9b31m", "\u202eevil", "名" * 30]
+    evil = [
+        "[bold red]x[/]",
+        "[@click=app.quit]q[/]",
+        "\x1b]52;c;cHduZWQ=\x07osc",
+        "a\nb\x9b31m",
+        "\u202eevil",
+        "名" * 30,
+    ]
     app = XenTUI(DemoSource(), interval=60)
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_rows(app, pilot, 13)

@@ -32,7 +32,11 @@ def mutated(draw: st.DrawFn) -> str:
         if op == "cut":
             text = text[:i]
         elif op == "insert":
-            text = text[:i] + draw(st.text(alphabet=st.sampled_from("()[]{}<>'\"\\\n ,:.-0abc\x1b\u202e"), max_size=6)) + text[i:]
+            text = (
+                text[:i]
+                + draw(st.text(alphabet=st.sampled_from("()[]{}<>'\"\\\n ,:.-0abc\x1b\u202e"), max_size=6))
+                + text[i:]
+            )
         elif op == "delete":
             text = text[:i] + text[i + draw(st.integers(1, 20)) :]
         else:

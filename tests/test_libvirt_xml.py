@@ -10,7 +10,8 @@ from xentui.parsers.libvirt_xml import parse_domain_xml
 
 def _xen(os_type: str, machine: str = "") -> str:
     m = f" machine='{machine}'" if machine else ""
-    return f"<domain type='xen'><name>g</name><memory>1024</memory><vcpu>1</vcpu><os><type{m}>{os_type}</type></os></domain>"
+    head = "<domain type='xen'><name>g</name><memory>1024</memory><vcpu>1</vcpu>"
+    return f"{head}<os><type{m}>{os_type}</type></os></domain>"
 
 
 @pytest.mark.parametrize(

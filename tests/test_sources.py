@@ -28,7 +28,7 @@ def fake_xl(tmp_path: Path, body: str) -> Path:
 REPLAY = f"""case "$1 $2" in
   "list ") cat {FIXTURES}/xl-list.txt ;;
   "list -l") cat {FIXTURES}/xl-list-long.json ;;
-  "info "*) printf 'xen_major              : 4\\nxen_minor              : 17\\nxen_version            : 4.17.7\\nnr_cpus : 2\\n' ;;
+  "info "*) printf 'xen_major : 4\\nxen_minor : 17\\nxen_version : 4.17.7\\nnr_cpus : 2\\n' ;;
   *) echo "unexpected $*" >&2; exit 1 ;;
 esac
 """
@@ -54,7 +54,7 @@ def test_xl_source_merges_list_and_long(tmp_path: Path, monkeypatch: pytest.Monk
 def test_xl_hang_times_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", f"{fake_xl(tmp_path, 'exec sleep 30')}:{os.environ['PATH']}")
     started = time.monotonic()
-    with pytest.raises(SourceError, match="no answer within 0.5 s"):
+    with pytest.raises(SourceError, match=r"no answer within 0\.5 s"):
         ToolstackSource("xl", timeout=0.5).snapshot()
     assert time.monotonic() - started < 5
 

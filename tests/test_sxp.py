@@ -67,7 +67,7 @@ def test_single_quote_escapes_and_empty_string() -> None:
     recs = read_records(r"""(domain (name 'it\'s') (e '') (p 'a|b') (x "q") (n 'tab\there'))""")
     (rec,) = recs.records
     assert rec.value == ["domain", ["name", "it's"], ["e", ""], ["p", "a|b"], ["x", "q"], ["n", "tab\there"]]
-    assert render(rec.value[1]) == "(name \"it's\")"
+    assert render(rec.value[1]) == '(name "it\'s")'
 
 
 def test_prompt_line_before_records_is_skipped() -> None:

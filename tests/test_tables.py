@@ -22,7 +22,10 @@ def test_real_xl_list_with_tabs() -> None:
 
 def test_seed_xm_list() -> None:
     rows = parse_list_table(read_fixture("seed-xm-list.txt"))
-    assert [(r.name, r.id, r.memory_mib, r.vcpus) for r in rows] == [("Domain-0", 0, 1024, 24), ("My-PV-VM", 7, 10240, 4)]
+    assert [(r.name, r.id, r.memory_mib, r.vcpus) for r in rows] == [
+        ("Domain-0", 0, 1024, 24),
+        ("My-PV-VM", 7, 10240, 4),
+    ]
     assert rows[1].cpu_seconds == 18018883.9
 
 

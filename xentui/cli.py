@@ -25,12 +25,18 @@ class UsageError(Exception):
 def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     d: Any = argparse.SUPPRESS if suppress else None
     g = parser.add_argument_group("source (like virsh: -c, else LIBVIRT_DEFAULT_URI, else the best found)")
-    g.add_argument("-c", "--connect", metavar="URI", default=d, help="libvirt URI, e.g. xen:///system, qemu+ssh://host/system")
+    g.add_argument(
+        "-c", "--connect", metavar="URI", default=d, help="libvirt URI, e.g. xen:///system, qemu+ssh://host/system"
+    )
     g.add_argument("--xl", action="store_true", default=d if suppress else False, help="use xl on this Xen dom0")
     g.add_argument("--xm", action="store_true", default=d if suppress else False, help="use xm on an old xend host")
     g.add_argument("--demo", action="store_true", default=d if suppress else False, help="the built-in demo host")
-    g.add_argument("--rw", action="store_true", default=d if suppress else False, help="read-write: allow lifecycle actions")
-    g.add_argument("--timeout", type=float, default=d if suppress else 10.0, metavar="S", help="timeout for xl/xm calls")
+    g.add_argument(
+        "--rw", action="store_true", default=d if suppress else False, help="read-write: allow lifecycle actions"
+    )
+    g.add_argument(
+        "--timeout", type=float, default=d if suppress else 10.0, metavar="S", help="timeout for xl/xm calls"
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,9 +88,7 @@ def table(domains: Sequence[Domain]) -> str:
         cpu = f"{d.cpu_time_ns / 1e9:10.1f}" if d.cpu_time_ns is not None else f"{'-':>10}"
         mode = d.mode.value + ("+PVdrv" if d.pv_drivers else "")
         did = str(d.id) if d.id is not None else "-"
-        lines.append(
-            f"{printable(d.name):<{width}} {did:>5} {d.memory_mib:>6} {d.vcpus:>5} {d.flags:>8} {cpu}  {mode}"
-        )
+        lines.append(f"{printable(d.name):<{width}} {did:>5} {d.memory_mib:>6} {d.vcpus:>5} {d.flags:>8} {cpu}  {mode}")
     return "\n".join(lines)
 
 

@@ -49,7 +49,7 @@ def state_from_flags(flags: str) -> State:
     A domain with an ID but no letter set is runnable, i.e. running, as xentop shows it.
     """
     letters = set(flags)
-    for letter, state in reversed(list(zip(FLAG_LETTERS, _FLAG_STATES))):
+    for letter, state in reversed(list(zip(FLAG_LETTERS, _FLAG_STATES, strict=True))):
         if letter in letters:
             return state
     return State.RUNNING

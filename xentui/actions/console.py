@@ -53,7 +53,9 @@ def run_command_console(console: CommandConsole) -> ConsoleResult:
     return ConsoleResult("detach")
 
 
-def bridge(stream: ConsoleStream, name: str, detach: int, stdin_fd: int | None = None, stdout_fd: int | None = None) -> ConsoleResult:
+def bridge(
+    stream: ConsoleStream, name: str, detach: int, stdin_fd: int | None = None, stdout_fd: int | None = None
+) -> ConsoleResult:
     """Copy between the terminal (raw mode) and the stream until the detach key or the guest's end."""
     fin = sys.stdin.fileno() if stdin_fd is None else stdin_fd
     fout = sys.stdout.fileno() if stdout_fd is None else stdout_fd
@@ -61,7 +63,7 @@ def bridge(stream: ConsoleStream, name: str, detach: int, stdin_fd: int | None =
     banner = f"Connected to {printable(name)}. Escape character is {key_name(detach)}.\r\n"
     try:
         if saved is not None:
-            tty.setraw(fin)
+            tty.setraw(fin, termios.TCSANOW)  # keep what was typed ahead
         os.write(fout, banner.encode())
         while True:
             ready, _, _ = select.select([fin], [], [], 0.02)

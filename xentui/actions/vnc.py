@@ -78,7 +78,11 @@ def plan(
         return Unavailable(f"{domain.name} is {domain.state.value}: its display exists only while it runs")
     if ep.port is None:
         return Unavailable(f"{domain.name}: the {ep.kind.upper()} port is not allocated yet")
-    warning = f"{ep.kind.upper()} on {ep.host}:{ep.port} listens on every interface: exposed to the network" if ep.exposed else ""
+    warning = (
+        f"{ep.kind.upper()} on {ep.host}:{ep.port} listens on every interface: exposed to the network"
+        if ep.exposed
+        else ""
+    )
     remote = _remote_host(source_uri)
     connect_host = "127.0.0.1" if ep.exposed or ep.host in LOOPBACK else ep.host
     over_ssh = bool(env.get("SSH_CONNECTION") or env.get("SSH_TTY"))
@@ -123,13 +127,16 @@ def _hint(
     ]
     if uri and "://" in uri and not uri.startswith("test:") and _remote_host(uri) is None:
         remote_uri = uri.replace(":///", f"+ssh://{user}@{dom0}/", 1)
-        lines += ["or, with virt-viewer (tunnels by itself):", f"  virt-viewer -c {remote_uri} {shlex.quote(domain.name)}"]
+        lines += [
+            "or, with virt-viewer (tunnels by itself):",
+            f"  virt-viewer -c {remote_uri} {shlex.quote(domain.name)}",
+        ]
     return Hint(tuple(lines), f"{tunnel} & sleep 2; {viewer}", f"{scheme}://localhost:{port}", warning)
 
 
 def launch(action: Launch) -> None:
     """Start the viewer detached from the TUI: own session, no terminal, argument list only."""
-    subprocess.Popen(  # noqa: S603 - an argument list from the viewer table, never a shell string
+    subprocess.Popen(
         list(action.argv),
         stdin=subprocess.DEVNULL,
         stdout=subprocess.DEVNULL,

@@ -38,7 +38,7 @@ def parse_domain_xml(text: str, source: str = "<input>", state: State = State.UN
         at = upper.find("<!DOCTYPE") if "<!DOCTYPE" in upper else upper.find("<!ENTITY")
         raise ParseError(source, line_col(text, at), "domain XML without DOCTYPE or entity declarations")
     body = _XML_DECL.sub(lambda m: " " * len(m.group()), text)
-    parser = ET.XMLPullParser(events=("start", "end"))
+    parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     # A wrapper root lets several concatenated documents parse as one.
     parser.feed("<xentui-wrapper>")
     problems: list[str] = []
@@ -46,10 +46,10 @@ def parse_domain_xml(text: str, source: str = "<input>", state: State = State.UN
     depth = 0
     try:
         parser.feed(body)
-        for event, elem in parser.read_events():
+        for event, elem in parser.read_events():  # type: ignore[misc]
             if event == "start":
                 depth += 1
-                if depth == 2:
+                if depth == 2 and isinstance(elem, ET.Element):
                     roots.append(elem)
                 if depth > MAX_DEPTH:
                     raise ParseError(source, "1:1", f"XML nested at most {MAX_DEPTH} deep")

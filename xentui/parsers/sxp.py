@@ -176,7 +176,7 @@ def render(sx: Sx) -> str:
 def to_node(sx: Sx, key: str = "") -> ConfigNode:
     """`(key atom...)` becomes a leaf; `(key (sub ...) ...)` a branch."""
     if isinstance(sx, str):
-        return ConfigNode(key or sx, None if key else None)
+        return ConfigNode(key or sx)
     if not sx:
         return ConfigNode(key or "()", "")
     head, rest = sx[0], sx[1:]

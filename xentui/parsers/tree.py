@@ -12,7 +12,7 @@ def mark_decisive(node: ConfigNode, paths: set[tuple[str, ...]], _here: tuple[st
     """A copy of the tree with the nodes at `paths` (keys below the root) marked decisive."""
     if not paths:
         return node
-    children = tuple(mark_decisive(c, paths, _here + (c.key,)) for c in node.children)
+    children = tuple(mark_decisive(c, paths, (*_here, c.key)) for c in node.children)
     decisive = node.decisive or (_here in paths and bool(_here))
     if children == node.children and decisive == node.decisive:
         return node

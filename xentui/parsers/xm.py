@@ -26,7 +26,7 @@ def parse_sxp_domains(text: str, source: str = "<input>") -> SxpResult:
         domains.append(_domain(record, source))
     problems = [
         f"{source}:{found.truncated_at}: record of {d.name!r} cut short; fields after this point are missing"
-        for r, d in zip(found.records, domains)
+        for r, d in zip(found.records, domains, strict=True)
         if r.cut
     ]
     return SxpResult(tuple(domains), tuple(problems))
@@ -95,7 +95,9 @@ def _domain(record: Record, source: str) -> Domain:
         if platform is not None:
             parts.append(f"xen_platform_pci {_value(kind, 'xen_platform_pci')}")
         verdict = "HVM: " + ", ".join(parts)
-        verdict += " → PV drivers available" if pv_drivers else (" → emulated devices only" if platform is False else "")
+        verdict += (
+            " → PV drivers available" if pv_drivers else (" → emulated devices only" if platform is False else "")
+        )
     elif kind_key == "pvh" or truthy(_value(tree, "pvh")) or truthy(_value(kind, "pvh")):
         mode = Mode.PVH
         decisive |= {("image",), ("image", "pvh"), ("pvh",), ("image", "linux", "pvh")}
@@ -127,10 +129,14 @@ def _domain(record: Record, source: str) -> Domain:
     online = to_int(_value(tree, "online_vcpus"), max_vcpus) if has_id else max_vcpus
     cpu = to_float(_value(tree, "cpu_time"))
     serial = _value(kind, "serial")
-    has_console = has_id and domid != 0 and (
-        mode is not Mode.HVM
-        or any(c.key == "console" for d in tree.children if d.key == "device" for c in d.children)
-        or (serial not in (None, "", "none"))
+    has_console = (
+        has_id
+        and domid != 0
+        and (
+            mode is not Mode.HVM
+            or any(c.key == "console" for d in tree.children if d.key == "device" for c in d.children)
+            or (serial not in (None, "", "none"))
+        )
     )
     fmt = "xl-sxp" if tree.find("create_info") is not None or tree.find("c_info") is not None else "xm-sxp"
     return Domain(

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from importlib import resources
 
-from xentui.model import Domain, HostInfo, Snapshot
+from xentui.model import ConfigNode, Domain, DomainConfig, HostInfo, Snapshot
 from xentui.sources.base import ActionError, CommandConsole, ConsoleStream
 from xentui.sources.libvirt_source import LibvirtSource
 
@@ -43,6 +43,7 @@ class DemoSource:
         self._clock = clock
         self._t0 = clock()
         self._cycled: dict[str, float] = {}  # name → time of its last start/stop
+        self._configs: dict[tuple[str, int, int], DomainConfig] = {}
 
     @property
     def calls(self) -> int:
@@ -77,7 +78,22 @@ class DemoSource:
             t = 86_400 + (now if d.state.value in ("running", "blocked") else 0.0)
             phase = (sum(map(ord, d.name)) % 17) / 3
             cpu = int(1e9 * d.max_vcpus * load * (t - 2.1 * math.cos(t / 7 + phase)))
-        return replace(d, id=domid, host=DEMO_HOSTNAME, cpu_time_ns=cpu)
+        return replace(d, id=domid, host=DEMO_HOSTNAME, cpu_time_ns=cpu, config=self._renumbered(d, domid))
+
+    def _renumbered(self, d: Domain, domid: int | None) -> DomainConfig | None:
+        """The config as Xen would show it: the test driver's id attribute, one higher, put right."""
+        if d.config is None or d.id is None:
+            return d.config
+        key = (d.key, d.id, id(d.config))
+        fixed = self._configs.get(key)
+        if fixed is None:
+            tree = d.config.tree
+            kids = tuple(ConfigNode("@id", str(domid)) if c.key == "@id" else c for c in tree.children)
+            raw = d.config.raw.replace(f" id='{d.id}'", f" id='{domid}'", 1)
+            fixed = replace(d.config, tree=replace(tree, children=kids), raw=raw)
+            self._configs = {k: v for k, v in self._configs.items() if k[0] != d.key}
+            self._configs[key] = fixed
+        return fixed
 
     def _run_cycles(self, domains: tuple[Domain, ...]) -> bool:
         """Start or destroy the guests marked to cycle when their time is up; True if one changed."""

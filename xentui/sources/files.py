@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import socket
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
@@ -21,7 +20,9 @@ def read_file(path: str) -> Parsed:
     try:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
-            raise ParseError(path, "1:1", f"a file of at most {MAX_FILE_BYTES // 2**20} MiB (it has {size // 2**20} MiB)")
+            raise ParseError(
+                path, "1:1", f"a file of at most {MAX_FILE_BYTES // 2**20} MiB (it has {size // 2**20} MiB)"
+            )
         with open(path, "rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
@@ -58,7 +59,7 @@ class FilesSource:
                 domains, problems = combine([read_file(p) for p in self.paths])
             except ParseError as exc:
                 raise SourceError(str(exc)) from None
-            host = HostInfo(socket.gethostname(), self.label, "saved output", True)
+            host = HostInfo("saved output", self.label, "files", True)
             self._snapshot = Snapshot(
                 host, tuple(replace(d, host="saved") for d in domains), time.monotonic(), tuple(problems)
             )

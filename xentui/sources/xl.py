@@ -43,7 +43,8 @@ class ToolstackSource:
                     (k.strip(), v.strip()) for k, _, v in (ln.partition(":") for ln in self._run("info").splitlines())
                 )
                 v = info.get("xen_version") or ".".join(
-                    p.strip(".") for p in (info.get("xen_major", ""), info.get("xen_minor", ""), info.get("xen_extra", ""))
+                    p.strip(".")
+                    for p in (info.get("xen_major", ""), info.get("xen_minor", ""), info.get("xen_extra", ""))
                     if p.strip(".")
                 )
                 version = f"Xen {v}" if v else ""
@@ -67,9 +68,7 @@ class ToolstackSource:
         merged = merge_run_state(list(self._configs.values()), rows)
         host = self._host_info()
         present = {(r.id, r.name) for r in rows}
-        domains = tuple(
-            replace(d, host=host.hostname, source=self.tool) for d in merged if (d.id, d.name) in present
-        )
+        domains = tuple(replace(d, host=host.hostname, source=self.tool) for d in merged if (d.id, d.name) in present)
         return Snapshot(host, domains, time.monotonic())
 
     def _read_configs(self) -> dict[tuple[int | None, str], Domain]:

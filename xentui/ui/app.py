@@ -60,7 +60,10 @@ class XenTUI(App[int]):
         yield SummaryBar(id="summary")
         yield DomainTable(id="domains")
         yield DetailPane(id="detail")
-        yield Input(placeholder="filter: name, state (running, paused…) or mode (pv, hvm, pvh) — Enter keeps, Esc clears", id="filter")
+        yield Input(
+            placeholder="filter: name, state (running, paused…) or mode (pv, hvm, pvh) — Enter keeps, Esc clears",
+            id="filter",
+        )
         yield Footer()
 
     def on_mount(self) -> None:
@@ -207,7 +210,9 @@ class XenTUI(App[int]):
         yield from super().get_system_commands(screen)
         for b in self.BINDINGS:
             if isinstance(b, Binding) and b.description and b.action not in ("quit", "help"):
-                yield SystemCommand(b.description, f"{b.description} ({b.key_display or b.key})", self._runner(b.action))
+                yield SystemCommand(
+                    b.description, f"{b.description} ({b.key_display or b.key})", self._runner(b.action)
+                )
 
     def _runner(self, action: str):  # type: ignore[no-untyped-def]
         async def run() -> None:
@@ -233,9 +238,9 @@ class XenTUI(App[int]):
         except ActionError as exc:
             self.call_from_thread(self.say, str(exc), "warning")
             return
-        self.call_from_thread(self._attach, domain.name, handle)
+        self.call_from_thread(self._hand_over, domain.name, handle)
 
-    def _attach(self, name: str, handle: CommandConsole | ConsoleStream) -> None:
+    def _hand_over(self, name: str, handle: CommandConsole | ConsoleStream) -> None:
         with self.suspend():
             if isinstance(handle, CommandConsole):
                 result = run_command_console(handle)

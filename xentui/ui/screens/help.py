@@ -25,7 +25,9 @@ class HelpScreen(ModalScreen[None]):
     BINDINGS = [("escape,q,question_mark", "dismiss", "Close")]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll { width: 84; height: auto; max-height: 90%; border: thick $primary; background: $surface; padding: 1 2; }
+    HelpScreen > VerticalScroll {
+        width: 84; height: auto; max-height: 90%; border: thick $primary; background: $surface; padding: 1 2;
+    }
     """
 
     def __init__(self, bindings: list[BindingType]) -> None:

@@ -34,6 +34,8 @@ class VncHintScreen(ModalScreen[None]):
             body.append("\nOpen: ")
             body.append(self.hint.url, style=f"link {self.hint.url} underline")
             if self.copied:
-                body.append("\nThe commands were copied to your clipboard (OSC 52, where the terminal allows it).", style="dim")
+                body.append(
+                    "\nThe commands were copied to your clipboard (OSC 52, where the terminal allows it).", style="dim"
+                )
             body.append("\nEsc closes this.", style="dim")
             yield Static(body, id="vnc-hint")

@@ -76,7 +76,9 @@ class DetailPane(Vertical):
         head.append(printable(domain.config.verdict), style="bold yellow")
         verdict.update(head)
         self._fill(tree.root, domain.config.tree.children)
-        raw.update(Syntax(_printable_block(domain.config.raw), LEXERS.get(domain.config.format, "text"), word_wrap=False))
+        raw.update(
+            Syntax(_printable_block(domain.config.raw), LEXERS.get(domain.config.format, "text"), word_wrap=False)
+        )
 
     def _fill(self, parent: TreeNode[None], nodes: tuple[ConfigNode, ...]) -> None:
         for node in nodes:

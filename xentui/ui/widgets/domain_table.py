@@ -78,26 +78,34 @@ def human_duration(ns: int | None) -> str:
 
 
 def cell_texts(d: Domain, r: Rates | None, io: bool) -> tuple[Text, ...]:
-    """Every cell as rich Text (never markup): guest-controlled strings are made printable first."""
-    right = "right"
+    """Every cell as rich Text (never markup): guest-controlled strings are made printable first.
+
+    Numbers are padded here rather than justified by the table, so they line up in every terminal.
+    """
+    w = {c.key: c.width for c in COLUMNS}
+
+    def num(key: str, value: str) -> Text:
+        return Text(value.rjust(w[key]))
+
     mode = d.mode.value + ("+pv" if d.pv_drivers and d.mode is Mode.HVM else "")
     access = ("con " if d.has_console else "    ") + ((d.vnc.kind if d.vnc else "") or "")
     exposed = any(g.exposed for g in d.graphics)
     cells = [
         Text(printable(d.name, 48), no_wrap=True, overflow="ellipsis"),
-        Text(str(d.id) if d.id is not None else "-", justify=right),
+        num("id", str(d.id) if d.id is not None else "-"),
         Text(d.state.value, style=STATE_STYLE[d.state]),
         Text(mode, style=MODE_STYLE[d.mode]),
-        Text(human_mib(d.memory_kib), justify=right),
-        Text(human_mib(d.max_memory_kib), justify=right),
-        Text(f"{d.vcpus}/{d.max_vcpus}" if d.vcpus != d.max_vcpus else str(d.vcpus), justify=right),
-        Text(f"{r.cpu_pct:.1f}" if r and r.cpu_pct is not None else "-", justify=right),
-        Text(human_duration(d.cpu_time_ns), justify=right),
+        num("mem", human_mib(d.memory_kib)),
+        num("maxmem", human_mib(d.max_memory_kib)),
+        num("vcpus", f"{d.vcpus}/{d.max_vcpus}" if d.vcpus != d.max_vcpus else str(d.vcpus)),
+        num("cpu", f"{r.cpu_pct:.1f}" if r and r.cpu_pct is not None else "-"),
+        num("time", human_duration(d.cpu_time_ns)),
         Text(access + ("!" if exposed else ""), style="bold red" if exposed else ""),
     ]
     if io:
-        for v in (r.net_rx_bps, r.net_tx_bps, r.block_read_bps, r.block_write_bps) if r else (None,) * 4:
-            cells.append(Text(human_bytes(v), justify=right))
+        values = (r.net_rx_bps, r.net_tx_bps, r.block_read_bps, r.block_write_bps) if r else (None,) * 4
+        for key, v in zip(("netrx", "nettx", "blkrd", "blkwr"), values, strict=True):
+            cells.append(num(key, human_bytes(v)))
     return tuple(cells)
 
 
@@ -135,7 +143,9 @@ class DomainTable(DataTable[Text]):
         for col in COLUMNS:
             if col.io and not self.show_io:
                 continue
-            self.add_column(Text(col.label + self._arrow(col.key)), width=col.width, key=col.key)
+            label = col.label + self._arrow(col.key)
+            numeric = col.key not in ("name", "state", "mode", "access")
+            self.add_column(Text(label.rjust(col.width) if numeric else label), width=col.width, key=col.key)
 
     def _arrow(self, key: str) -> str:
         return ("▼" if self.sort_reverse else "▲") if key == self.sort_key else ""
@@ -151,7 +161,7 @@ class DomainTable(DataTable[Text]):
         key = self.selected_key
         return self._domains.get(key) if key else None
 
-    def visible(self, d: Domain) -> bool:
+    def shows(self, d: Domain) -> bool:
         return (self.show_inactive or d.state.active) and matches(d, self.filter_text)
 
     def apply(self, frame: Frame) -> None:
@@ -160,7 +170,7 @@ class DomainTable(DataTable[Text]):
             return
         keep = self.selected_key
         self._rates = frame.rates
-        wanted = {d.key: d for d in frame.snapshot.domains if self.visible(d)}
+        wanted = {d.key: d for d in frame.snapshot.domains if self.shows(d)}
         self._domains = wanted
         for key in [k for k in self._cells if k not in wanted]:
             self.remove_row(key)

@@ -55,7 +55,7 @@ def summary_text(frame: Frame | None, interval: float, source_label: str) -> Tex
 
 
 class SummaryBar(Static):
-    DEFAULT_CSS = "SummaryBar { height: 2; background: $boost; }"
+    DEFAULT_CSS = "SummaryBar { height: 2; background: $boost; text-wrap: nowrap; text-overflow: ellipsis; }"
 
     def show(self, frame: Frame | None, interval: float, source_label: str) -> None:
         text = summary_text(frame, interval, source_label)

@@ -1,0 +1,58 @@
+"""SVG snapshots of the dashboard on real Xen 4.17 outputs (deterministic: saved files do not change).
+
+Update after an intended UI change with: .venv/bin/pytest tests/test_snapshots.py --snapshot-update
+"""
+
+from __future__ import annotations
+
+from conftest import FIXTURES
+
+from xentui.sources.files import FilesSource
+from xentui.ui.app import XenTUI
+from xentui.ui.widgets.domain_table import DomainTable
+
+SIZE = (140, 36)
+
+
+def xen_app() -> XenTUI:
+    return XenTUI(FilesSource([str(FIXTURES / "xl-list.txt"), str(FIXTURES / "xl-list-long.json")]), interval=60)
+
+
+async def _filled(pilot) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(200):
+        if pilot.app.query_one(DomainTable).row_count == 4:
+            break
+        await pilot.pause(0.02)
+    await pilot.pause(0.1)
+
+
+def test_xen_table_and_pv_detail(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _filled(pilot)
+        await pilot.press("down")
+
+    assert snap_compare(xen_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_xen_hvm_detail(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _filled(pilot)
+        await pilot.press("down", "down", "down")
+
+    assert snap_compare(xen_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_xen_raw_json(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _filled(pilot)
+        await pilot.press("down", "down", "r")
+
+    assert snap_compare(xen_app(), terminal_size=SIZE, run_before=before)
+
+
+def test_help(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _filled(pilot)
+        await pilot.press("question_mark")
+
+    assert snap_compare(xen_app(), terminal_size=SIZE, run_before=before)
