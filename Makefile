@@ -17,12 +17,12 @@ demo: setup
 	@$(BIN)/xentui --demo $(ARGS)
 
 lint: setup
-	@$(BIN)/ruff check xentui tests
-	@$(BIN)/ruff format --check xentui tests
+	@$(BIN)/ruff check xentui tests lab scripts
+	@$(BIN)/ruff format --check xentui tests lab scripts
 	@$(BIN)/mypy
 
 test: lint
-	@$(BIN)/python -m pytest -q -p no:cacheprovider; rc=$$?; \
+	@$(BIN)/python -m pytest -q -rs -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests ran" >&2; exit 1; fi; exit $$rc
 
 screenshots: setup

@@ -15,6 +15,7 @@ if [ "${XENTUI_LAB:-1}" = 1 ]; then
     command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
     [ -e /usr/lib/x86_64-linux-gnu/libvirt/connection-driver/libvirt_driver_qemu.so ] || need+=(libvirt-daemon-driver-qemu)
     command -v virtlogd >/dev/null || need+=(libvirt-daemon)
+    command -v virsh >/dev/null || need+=(libvirt-clients)
     command -v tmux >/dev/null || need+=(tmux)
     [ -x /bin/busybox ] || need+=(busybox-static)
     command -v cpio >/dev/null || need+=(cpio)
@@ -24,6 +25,17 @@ if [ ${#need[@]} -gt 0 ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+if [ "${XENTUI_LAB:-1}" = 1 ]; then
+    # What the lab's privileged libvirtd expects of a Debian host (libvirt-daemon-system would do this).
+    getent group kvm >/dev/null || groupadd -r kvm
+    getent group libvirt-qemu >/dev/null || groupadd -r libvirt-qemu
+    id libvirt-qemu >/dev/null 2>&1 || useradd -r -g libvirt-qemu -G kvm -d /var/lib/libvirt -s /usr/sbin/nologin libvirt-qemu
+    mkdir -p /run/libvirt /var/log/libvirt
+    # A root-only /dev/kvm makes libvirt re-probe QEMU on every lookup (~50 s per guest start): set the
+    # group and mode Debian's udev rule gives it.
+    if [ -c /dev/kvm ] && [ "$(stat -c %a /dev/kvm)" = 600 ]; then chgrp kvm /dev/kvm && chmod 660 /dev/kvm; fi
 fi
 
 stamp="$VENV/.installed"

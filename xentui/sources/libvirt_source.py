@@ -204,8 +204,9 @@ class LibvirtSource:
             max_memory_kib=int(st.get("balloon.maximum", base.max_memory_kib)),
             vcpus=int(st.get("vcpu.current", base.vcpus)),
             max_vcpus=int(st.get("vcpu.maximum", base.max_vcpus)),
-            cpu_time_ns=int(st["cpu.time"]) if "cpu.time" in st else None,
-            io=_io(st),
+            # A shut-off domain has no CPU time or I/O of its own, whatever the driver reports.
+            cpu_time_ns=int(st["cpu.time"]) if "cpu.time" in st and state.active else None,
+            io=_io(st) if state.active else None,
         )
 
     # -- actions ---------------------------------------------------------------------------------------------
