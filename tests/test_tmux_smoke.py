@@ -29,14 +29,18 @@ def test_installed_xentui_filter_sort_detail_quit(tmp_path: Path) -> None:
             ]
 
         t.wait_until(lambda s: sorted(table(s)) == ["db-01", "legacy-nt", "monitor", "win2019"], "only HVM guests")
-        t.keys("Enter", "s", "s", "s", "s")  # sort by Mem (largest first)
+        t.keys("Enter")
+        time.sleep(0.3)
+        t.keys("s", "s", "s", "s")  # sort by Mem (largest first)
         t.wait_until(lambda s: table(s) == ["db-01", "win2019", "monitor", "legacy-nt"], "HVM guests by memory")
         t.keys("Enter")  # open the detail of the selected row
-        t.wait_for("◀ mode")
+        t.wait_until(lambda s: "db-01  [libvirt-xml]" in s and "◀ mode" in s, "the detail of db-01")
+        time.sleep(0.3)  # a person does not type in the same millisecond either
         t.keys("q")
         deadline = time.monotonic() + 10
         while not marker.exists() and time.monotonic() < deadline:
             time.sleep(0.1)
+        assert marker.exists(), t.screen()[-1500:]
         assert marker.read_text().strip() == "0"
         screen = t.screen()
         assert "Traceback" not in screen

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from textual import on, work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
+from textual.message import Message
 from textual.screen import Screen
 from textual.widgets import DataTable, Footer, Input
 
@@ -24,6 +25,14 @@ from xentui.ui.widgets.domain_table import COLUMN_KEYS, DomainTable
 from xentui.ui.widgets.summary_bar import SummaryBar
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+
+
+class FrameArrived(Message):
+    """A new frame from the poller thread."""
+
+    def __init__(self, frame: Frame) -> None:
+        super().__init__()
+        self.frame = frame
 
 
 class XenTUI(App[int]):
@@ -80,11 +89,13 @@ class XenTUI(App[int]):
         self.poller.run()
 
     def _frame_from_thread(self, frame: Frame) -> None:
+        # post_message is thread-safe and does not wait: a poller never blocks on a closing app.
         if self.poller is not None and not self.poller.stopped:
-            try:
-                self.call_from_thread(self.apply_frame, frame)
-            except RuntimeError:
-                pass  # the app is closing
+            self.post_message(FrameArrived(frame))
+
+    def on_frame_arrived(self, message: FrameArrived) -> None:
+        if self.is_running:
+            self.apply_frame(message.frame)
 
     def apply_frame(self, frame: Frame) -> None:
         self.frame = frame
@@ -93,6 +104,11 @@ class XenTUI(App[int]):
         table.apply(frame)
         self.set_class(not frame.connected, "dim-stale")
         self._show_detail()
+
+    def exit(self, *args: Any, **kwargs: Any) -> None:
+        if self.poller is not None:
+            self.poller.stop()
+        super().exit(*args, **kwargs)
 
     def on_unmount(self) -> None:
         if self.poller is not None:
