@@ -92,3 +92,10 @@ def test_missing_xl(tmp_path: Path) -> None:
 def test_bad_interval_is_usage_error() -> None:
     p = xentui("--demo", "--interval", "0")
     assert p.returncode == 2 and "--interval" in p.stderr
+
+
+def test_list_from_saved_files_and_bad_detach_key() -> None:
+    p = xentui("-f", str(FIXTURES / "xl-list.txt"), "-f", str(FIXTURES / "xl-list-long.json"), "list", "--json")
+    assert p.returncode == 0 and {d["mode"] for d in json.loads(p.stdout)} == {"PV", "PVH", "HVM"}
+    p = xentui("--demo", "--detach-key", "alt-x")
+    assert p.returncode == 2 and "detach key" in p.stderr

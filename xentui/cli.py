@@ -32,6 +32,14 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     g.add_argument("--xm", action="store_true", default=d if suppress else False, help="use xm on an old xend host")
     g.add_argument("--demo", action="store_true", default=d if suppress else False, help="the built-in demo host")
     g.add_argument(
+        "-f",
+        "--file",
+        action="append",
+        metavar="FILE",
+        default=d if suppress else [],
+        help="saved outputs instead of a live host (repeatable; re-read when they change)",
+    )
+    g.add_argument(
         "--rw", action="store_true", default=d if suppress else False, help="read-write: allow lifecycle actions"
     )
     g.add_argument(
@@ -43,6 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xentui", description="Terminal dashboard for Xen and libvirt hosts.")
     p.add_argument("--version", action="version", version=f"xentui {__version__}")
     p.add_argument("--interval", type=float, default=1.0, metavar="S", help="refresh interval (default 1 s)")
+    p.add_argument("--detach-key", metavar="KEY", help="console detach key (default ctrl-], or $XENTUI_DETACH_KEY)")
+    p.add_argument("--vnc-viewer", metavar="PROGRAM", help="VNC viewer to use after $VNCVIEWER")
     _common(p, suppress=False)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     ls = sub.add_parser("list", help="one-shot table of domains, like xl list plus a MODE column")
@@ -102,7 +112,7 @@ def _emit(domains: Sequence[Domain], as_json: bool) -> None:
 def _open(args: argparse.Namespace) -> Any:
     from xentui.sources.select import choose, open_source
 
-    choice = choose(args.connect, args.xl, args.xm, args.demo)
+    choice = choose(args.connect, args.xl, args.xm, args.demo, tuple(args.file))
     return open_source(choice, read_only=not args.rw, timeout=args.timeout), choice
 
 
@@ -145,10 +155,18 @@ def cmd_mode(args: argparse.Namespace) -> int:
 def run_dashboard(args: argparse.Namespace) -> int:
     if args.interval <= 0:
         raise UsageError("--interval must be a positive number of seconds")
+    from xentui.actions.console import parse_detach_key
     from xentui.ui.app import XenTUI
 
+    if args.detach_key:
+        try:
+            parse_detach_key(args.detach_key)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from None
     source, choice = _open(args)
-    app = XenTUI(source, interval=args.interval, notice=choice.why)
+    app = XenTUI(
+        source, interval=args.interval, notice=choice.why, detach_key=args.detach_key, vnc_viewer=args.vnc_viewer
+    )
     app.run()
     source.close()
     return app.return_code or 0

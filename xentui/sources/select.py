@@ -20,6 +20,7 @@ class Choice:
     kind: str  # "libvirt", "xl", "xm", "demo", "files"
     target: str = ""  # URI, or "" for others
     why: str = ""  # said to the user when the choice was automatic
+    files: tuple[str, ...] = ()
 
 
 def _is_xen_dom0() -> bool:
@@ -45,7 +46,9 @@ def detect() -> Choice:
     return Choice("demo", why="no hypervisor found on this machine: showing the built-in demo host")
 
 
-def choose(connect: str | None, xl: bool, xm: bool, demo: bool) -> Choice:
+def choose(connect: str | None, xl: bool, xm: bool, demo: bool, files: tuple[str, ...] = ()) -> Choice:
+    if files:
+        return Choice("files", files=files)
     if demo:
         return Choice("demo")
     if connect:
@@ -69,6 +72,10 @@ def open_source(choice: Choice, read_only: bool = True, timeout: float = 10.0) -
         from xentui.sources.xl import ToolstackSource
 
         return ToolstackSource(choice.kind, read_only=read_only, timeout=timeout)
+    if choice.kind == "files":
+        from xentui.sources.files import FilesSource
+
+        return FilesSource(choice.files)
     from xentui.sources.demo import DemoSource
 
     return DemoSource(read_only=read_only)

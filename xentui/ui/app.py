@@ -56,12 +56,20 @@ class XenTUI(App[int]):
         Binding("question_mark", "help", "Help", key_display="?"),
     ]
 
-    def __init__(self, source: Source, interval: float = 1.0, notice: str = "", detach_key: str | None = None) -> None:
+    def __init__(
+        self,
+        source: Source,
+        interval: float = 1.0,
+        notice: str = "",
+        detach_key: str | None = None,
+        vnc_viewer: str | None = None,
+    ) -> None:
         super().__init__()
         self.source = source
         self.interval = interval
         self.notice = notice
         self.detach = parse_detach_key(detach_key or os.environ.get("XENTUI_DETACH_KEY", DEFAULT_DETACH))
+        self.vnc_viewer = vnc_viewer
         self.frame: Frame | None = None
         self.poller: Poller | None = None
 
@@ -274,7 +282,7 @@ class XenTUI(App[int]):
             self.say("no domain selected", "warning")
             return
         uri = getattr(self.source, "uri", self.source.label)
-        step = vnc.plan(domain, str(uri))
+        step = vnc.plan(domain, str(uri), configured=self.vnc_viewer)
         if isinstance(step, vnc.Unavailable):
             self.say(step.reason, "warning")
         elif isinstance(step, vnc.Hint):
