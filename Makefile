@@ -17,8 +17,8 @@ demo: setup
 	@$(BIN)/xentui --demo $(ARGS)
 
 lint: setup
-	@$(BIN)/ruff check xentui tests lab scripts
-	@$(BIN)/ruff format --check xentui tests lab scripts
+	@$(BIN)/ruff check xentui tests lab scripts bench
+	@$(BIN)/ruff format --check xentui tests lab scripts bench
 	@$(BIN)/mypy
 
 test: lint

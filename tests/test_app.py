@@ -17,7 +17,7 @@ from xentui.ui.widgets.domain_table import DomainTable
 
 def names(app: XenTUI) -> list[str]:
     table = app.query_one(DomainTable)
-    return [table.get_row(r.key)[0].plain for r in table.ordered_rows]
+    return [table.cells(k)[0].plain for k in table.keys_in_order()]
 
 
 async def wait_rows(app: XenTUI, pilot, n: int = 1) -> None:  # type: ignore[no-untyped-def]
@@ -42,10 +42,10 @@ async def test_table_header_and_detail(app: XenTUI) -> None:
         assert "DEMO DATA" in plain and "read-only" in plain and "13 domains: 10 running, 1 paused, 2 off" in plain
         assert "PV 5" in plain and "HVM 4" in plain and "PVH 4" in plain
         table = app.query_one(DomainTable)
-        db = table.get_row("6a1c0003-5e7a-4c1e-9a6b-00163e000003")
+        db = table.cells("6a1c0003-5e7a-4c1e-9a6b-00163e000003")
         assert [c.plain for c in db[2:4]] == ["running", "HVM+pv"]
         await pilot.pause(0.5)  # a second frame gives CPU%
-        assert float(table.get_row("6a1c0005-5e7a-4c1e-9a6b-00163e000005")[7].plain) > 0
+        assert float(table.cells("6a1c0005-5e7a-4c1e-9a6b-00163e000005")[7].plain) > 0
         await pilot.press("down", "down", "down")
         pane = app.query_one(DetailPane)
         verdict = str(pane.query_one("#verdict", Static).render())
@@ -59,11 +59,11 @@ async def test_filter_sort_and_selection_kept(app: XenTUI) -> None:
         assert app.query_one(DomainTable).selected.name == "web-02"  # type: ignore[union-attr]
         table = app.query_one(DomainTable)
         await pilot.press("s")  # from ID to the next column: State
-        states = [table.get_row(r.key)[2].plain for r in table.ordered_rows]
+        states = [table.cells(k)[2].plain for k in table.keys_in_order()]
         assert table.sort_key == "state" and states == sorted(states)
         assert table.selected.name == "web-02"  # type: ignore[union-attr]
         await pilot.press("o")
-        states = [table.get_row(r.key)[2].plain for r in table.ordered_rows]
+        states = [table.cells(k)[2].plain for k in table.keys_in_order()]
         assert states == sorted(states, reverse=True) and table.selected.name == "web-02"  # type: ignore[union-attr]
         await pilot.press("slash", *"hvm")
         await pilot.pause(0.1)

@@ -67,8 +67,8 @@ async def _wait(pilot: Any, check: Callable[[], bool], timeout: float) -> float:
 
 def _state(app: XenTUI, name: str) -> str | None:
     table = app.query_one(DomainTable)
-    for row in table.ordered_rows:
-        cells = table.get_row(row.key)
+    for key in table.keys_in_order():
+        cells = table.cells(key)
         if cells[0].plain == name:
             return str(cells[2].plain)
     return None
@@ -76,8 +76,8 @@ def _state(app: XenTUI, name: str) -> str | None:
 
 def _cpu(app: XenTUI, name: str) -> float:
     table = app.query_one(DomainTable)
-    for row in table.ordered_rows:
-        cells = table.get_row(row.key)
+    for key in table.keys_in_order():
+        cells = table.cells(key)
         if cells[0].plain == name and cells[7].plain.strip() not in ("-", ""):
             return float(cells[7].plain)
     return 0.0

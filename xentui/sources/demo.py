@@ -30,14 +30,18 @@ def host_xml_path() -> str:
     return str(resources.files("xentui.sources").joinpath("demo", "host.xml"))
 
 
-def demo_uri() -> str:
-    return "test://" + host_xml_path()
+def demo_uri(host_xml: str | None = None) -> str:
+    return "test://" + (host_xml or host_xml_path())
 
 
 class DemoSource:
-    def __init__(self, read_only: bool = True, clock: Callable[[], float] = time.monotonic) -> None:
+    """`host_xml`: another node XML in the same form (the benchmark uses hosts of 100 and 1000 guests)."""
+
+    def __init__(
+        self, read_only: bool = True, clock: Callable[[], float] = time.monotonic, host_xml: str | None = None
+    ) -> None:
         # The in-process test driver is private to us: open it read-write so the demo can move.
-        self._lv = LibvirtSource(demo_uri(), read_only=False, demo=True)
+        self._lv = LibvirtSource(demo_uri(host_xml), read_only=False, demo=True)
         self.label = "demo (libvirt test driver)"
         self.read_only = read_only
         self._clock = clock

@@ -11,7 +11,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import DataTable, Footer, Input
+from textual.widgets import Footer, Input
 
 from xentui.actions import vnc
 from xentui.actions.console import DEFAULT_DETACH, bridge, key_name, parse_detach_key, run_command_console
@@ -21,7 +21,7 @@ from xentui.text import printable
 from xentui.ui.screens.help import HelpScreen
 from xentui.ui.screens.vnc_hint import VncHintScreen
 from xentui.ui.widgets.detail_pane import DetailPane
-from xentui.ui.widgets.domain_table import COLUMN_KEYS, DomainTable
+from xentui.ui.widgets.domain_table import DomainTable
 from xentui.ui.widgets.summary_bar import SummaryBar
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
@@ -127,19 +127,19 @@ class XenTUI(App[int]):
         if pane.display:
             pane.show(self.query_one(DomainTable).selected)
 
-    @on(DataTable.RowHighlighted)
+    @on(DomainTable.RowHighlighted)
     def _highlighted(self) -> None:
         self._show_detail()
 
-    @on(DataTable.RowSelected)
+    @on(DomainTable.RowSelected)
     def _selected(self) -> None:
         pane = self.query_one(DetailPane)
         pane.display = True
         self._show_detail()
 
-    @on(DataTable.HeaderSelected)
-    def _header(self, event: DataTable.HeaderSelected) -> None:
-        self._sort(str(event.column_key.value))
+    @on(DomainTable.HeaderSelected)
+    def _header(self, event: DomainTable.HeaderSelected) -> None:
+        self._sort(event.column)
 
     def say(self, message: str, severity: str = "information") -> None:
         self.notify(printable(message), severity=severity, markup=False)  # type: ignore[arg-type]
@@ -152,7 +152,7 @@ class XenTUI(App[int]):
 
     def action_next_sort(self) -> None:
         table = self.query_one(DomainTable)
-        keys = [k for k in COLUMN_KEYS if k in table.columns]
+        keys = list(table.visible_column_keys)
         self._sort(keys[(keys.index(table.sort_key) + 1) % len(keys)] if table.sort_key in keys else keys[0])
 
     def action_flip_sort(self) -> None:
