@@ -144,8 +144,8 @@ class DomainTable(ScrollView, can_focus=True):
     DEFAULT_CSS = """
     DomainTable { height: 1fr; background: $surface; }
     DomainTable > .domain-table--header { text-style: bold; background: $primary 30%; }
-    DomainTable > .domain-table--cursor { text-style: bold; background: $accent 40%; }
-    DomainTable:blur > .domain-table--cursor { background: $accent 20%; }
+    DomainTable > .domain-table--cursor { text-style: bold; background: $foreground 22%; }
+    DomainTable:blur > .domain-table--cursor { background: $foreground 12%; }
     """
 
     class RowHighlighted(Message):
