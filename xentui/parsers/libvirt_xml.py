@@ -8,10 +8,10 @@ from __future__ import annotations
 
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
 
 from xentui.model import ConfigNode, Domain, DomainConfig, Endpoint, Mode, State
 from xentui.parsers.errors import ParseError, line_col
+from xentui.parsers.result import ParseResult
 from xentui.parsers.tree import mark_decisive, to_int
 
 _UNITS = {
@@ -23,13 +23,7 @@ _XML_DECL = re.compile(r"<\?xml[^>]*\?>")
 MAX_DEPTH = 200
 
 
-@dataclass(frozen=True, slots=True)
-class XmlResult:
-    domains: tuple[Domain, ...]
-    problems: tuple[str, ...]
-
-
-def parse_domain_xml(text: str, source: str = "<input>", state: State = State.UNKNOWN) -> XmlResult:
+def parse_domain_xml(text: str, source: str = "<input>", state: State = State.UNKNOWN) -> ParseResult:
     """Every `<domain>` in the text; a document cut short is read as far as it goes and reported."""
     if "\0" in text:
         raise ParseError(source, line_col(text, text.index("\0")), "text, found a NUL byte (binary data)")
@@ -68,7 +62,7 @@ def parse_domain_xml(text: str, source: str = "<input>", state: State = State.UN
         domains.append(domain_from_element(root, _raw(root, text, len(roots)), source, state))
     if not domains:
         raise ParseError(source, "1:1", "a <domain> element")
-    return XmlResult(tuple(domains), tuple(problems))
+    return ParseResult(tuple(domains), tuple(problems))
 
 
 def _reason(exc: ET.ParseError) -> str:

@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from xentui.model import Domain, DomainConfig, Endpoint, Mode, State
 from xentui.parsers.errors import ParseError, line_col
+from xentui.parsers.result import ParseResult
 from xentui.parsers.tree import from_json, mark_decisive, to_int, truthy
 
 # Domain IDs above this are libxl's "invalid" placeholder (4294967295 in c_info.domid).
@@ -20,12 +20,6 @@ _MAX_DOMID = 0x7FF0
 _ELIDED_LINE = re.compile(r"^[ \t]*(\.{3,}|…+)[ \t]*,?[ \t]*$", re.M)
 _TRAILING_COMMA = re.compile(r",(\s*[}\]])")
 MAX_DEPTH = 200
-
-
-@dataclass(frozen=True, slots=True)
-class JsonResult:
-    domains: tuple[Domain, ...]
-    problems: tuple[str, ...]
 
 
 def _depth_ok(text: str) -> bool:
@@ -123,7 +117,7 @@ def _vnc(node: Any, kind: str = "vnc") -> Endpoint | None:
     return Endpoint("vnc", host, port)
 
 
-def parse_xl_json(text: str, source: str = "<input>") -> JsonResult:
+def parse_xl_json(text: str, source: str = "<input>") -> ParseResult:
     if "\0" in text:
         raise ParseError(source, line_col(text, text.index("\0")), "text, found a NUL byte (binary data)")
     items, problems = _records(text, source)
@@ -132,7 +126,7 @@ def parse_xl_json(text: str, source: str = "<input>") -> JsonResult:
         if not isinstance(obj, dict) or not isinstance(obj.get("config"), dict):
             raise ParseError(source, line_col(text, offset), 'an object with "domid" and "config"')
         domains.append(_domain(obj, raw, source, line_col(text, offset)))
-    return JsonResult(tuple(domains), tuple(problems))
+    return ParseResult(tuple(domains), tuple(problems))
 
 
 def _domain(obj: dict[str, Any], raw: str, source: str, where: str) -> Domain:

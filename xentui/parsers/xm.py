@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from xentui.model import ConfigNode, Domain, DomainConfig, Endpoint, Mode, State, state_from_flags
 from xentui.parsers.errors import ParseError, line_col
+from xentui.parsers.result import ParseResult
 from xentui.parsers.sxp import Record, read_records, to_node
 from xentui.parsers.tree import mark_decisive, to_float, to_int, truthy
 
 
-@dataclass(frozen=True, slots=True)
-class SxpResult:
-    domains: tuple[Domain, ...]
-    problems: tuple[str, ...]
-
-
-def parse_sxp_domains(text: str, source: str = "<input>") -> SxpResult:
+def parse_sxp_domains(text: str, source: str = "<input>") -> ParseResult:
     """Every complete `(domain ...)` record; a record cut short is reported in `problems`."""
     found = read_records(text, source)
     domains: list[Domain] = []
@@ -29,7 +22,7 @@ def parse_sxp_domains(text: str, source: str = "<input>") -> SxpResult:
         for r, d in zip(found.records, domains, strict=True)
         if r.cut
     ]
-    return SxpResult(tuple(domains), tuple(problems))
+    return ParseResult(tuple(domains), tuple(problems))
 
 
 def _endpoint_from_location(location: str, kind: str = "vnc") -> Endpoint | None:
