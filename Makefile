@@ -1,11 +1,12 @@
 # make run   — the dashboard (a real host if one is found, else the built-in demo host)
 # make test  — lint, type check and the whole test suite
 # make demo  — the dashboard on the built-in demo host
+# make bench — the benchmark (about 20 minutes); writes docs/benchmarks.md
 VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run demo test lint setup screenshots clean
+.PHONY: run demo test lint setup screenshots bench clean
 
 setup:
 	@bash scripts/setup.sh
@@ -24,6 +25,9 @@ lint: setup
 test: lint
 	@$(BIN)/python -m pytest -q -rs -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests ran" >&2; exit 1; fi; exit $$rc
+
+bench: setup
+	@PYTHONPATH=. $(BIN)/python -m bench.run
 
 screenshots: setup
 	@$(BIN)/python scripts/screenshots.py

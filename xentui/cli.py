@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections.abc import Sequence
 from typing import Any
@@ -31,6 +32,9 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     g.add_argument("--xl", action="store_true", default=d if suppress else False, help="use xl on this Xen dom0")
     g.add_argument("--xm", action="store_true", default=d if suppress else False, help="use xm on an old xend host")
     g.add_argument("--demo", action="store_true", default=d if suppress else False, help="the built-in demo host")
+    g.add_argument(
+        "--demo-host", metavar="XML", default=d, help="--demo on another node XML of the same form (benchmarks)"
+    )
     g.add_argument(
         "-f",
         "--file",
@@ -112,7 +116,11 @@ def _emit(domains: Sequence[Domain], as_json: bool) -> None:
 def _open(args: argparse.Namespace) -> Any:
     from xentui.sources.select import choose, open_source
 
-    choice = choose(args.connect, args.xl, args.xm, args.demo, tuple(args.file))
+    choice = choose(args.connect, args.xl, args.xm, args.demo or bool(args.demo_host), tuple(args.file))
+    if args.demo_host:
+        from xentui.sources.demo import DemoSource
+
+        return DemoSource(read_only=not args.rw, host_xml=os.path.abspath(args.demo_host)), choice
     return open_source(choice, read_only=not args.rw, timeout=args.timeout), choice
 
 

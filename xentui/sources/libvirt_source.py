@@ -5,6 +5,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -152,6 +153,7 @@ class LibvirtSource:
             except libvirt.libvirtError as exc:
                 self._drop()
                 raise SourceError(f"{self.uri}: {_reason(exc)}") from None
+            self._read_changed_xml(stats)
             domains: list[Domain] = []
             seen: set[str] = set()
             for dom, st in stats:
@@ -173,27 +175,50 @@ class LibvirtSource:
         if not alive:
             self.close()
 
-    def _domain(self, dom: Any, st: dict[str, Any]) -> Domain | None:
-        uuid = dom.UUIDString()
+    @staticmethod
+    def _key(dom: Any, st: dict[str, Any]) -> tuple[str, int | None, State]:
         domid = dom.ID()
         state = _STATES.get(int(st.get("state.state", 0)), State.UNKNOWN)
-        domid_or_none = domid if domid is not None and domid >= 0 else None
-        cached = self._cache.get(uuid)
-        stale = uuid in self._stale
-        if stale:
-            self._stale.discard(uuid)
-        if cached is None or stale or cached.id != domid_or_none or cached.state != state:
+        return dom.UUIDString(), (domid if domid is not None and domid >= 0 else None), state
+
+    def _read_changed_xml(self, stats: list[tuple[Any, dict[str, Any]]]) -> None:
+        """Parse the XML of new domains and of those whose ID or state changed (or an event named).
+
+        The reads run in parallel: over a slow link a first refresh of N domains then costs a few
+        round trips, not N.
+        """
+        todo = []
+        for dom, st in stats:
+            uuid, domid, state = self._key(dom, st)
+            cached = self._cache.get(uuid)
+            if cached is None or uuid in self._stale or cached.id != domid or cached.state != state:
+                self._stale.discard(uuid)
+                todo.append((dom, uuid, domid, state))
+        if not todo:
+            return
+
+        def read(item: tuple[Any, str, int | None, State]) -> None:
+            dom, uuid, domid, state = item
             try:
-                self.calls += 1
                 xml = dom.XMLDesc(0)
-            except libvirt.libvirtError:
-                return None  # vanished between listing and querying
-            try:
                 parsed = parse_domain_xml(xml, f"{self.uri}/{dom.name()}", state).domains[0]
-            except ParseError:
-                return None
-            cached = _Cached(domid_or_none, state, replace(parsed, host=_host_name(self._host), source=self.uri))
-            self._cache[uuid] = cached
+            except (libvirt.libvirtError, ParseError):
+                return  # vanished between listing and querying, or unreadable: left out of this snapshot
+            domain = replace(parsed, host=_host_name(self._host), source=self.uri)
+            self._cache[uuid] = _Cached(domid, state, domain)
+
+        self.calls += len(todo)
+        if len(todo) == 1:
+            read(todo[0])
+            return
+        with ThreadPoolExecutor(max_workers=min(8, len(todo)), thread_name_prefix="libvirt-xml") as pool:
+            list(pool.map(read, todo))
+
+    def _domain(self, dom: Any, st: dict[str, Any]) -> Domain | None:
+        uuid, domid_or_none, state = self._key(dom, st)
+        cached = self._cache.get(uuid)
+        if cached is None or cached.id != domid_or_none or cached.state != state:
+            return None
         base = cached.domain
         return replace(
             base,

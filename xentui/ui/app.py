@@ -18,6 +18,7 @@ from xentui.actions.console import DEFAULT_DETACH, bridge, key_name, parse_detac
 from xentui.poller import Frame, Poller
 from xentui.sources.base import ActionError, CommandConsole, ConsoleStream, Source
 from xentui.text import printable
+from xentui.ui import partial_output
 from xentui.ui.screens.help import HelpScreen
 from xentui.ui.screens.vnc_hint import VncHintScreen
 from xentui.ui.widgets.detail_pane import DetailPane
@@ -25,6 +26,7 @@ from xentui.ui.widgets.domain_table import DomainTable
 from xentui.ui.widgets.summary_bar import SummaryBar
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+partial_output.install()
 
 
 class FrameArrived(Message):
