@@ -281,7 +281,13 @@ def main(argv: list[str] | None = None) -> int:
             f"{s.runs} runs; CPU over {s.window_s:g} s windows after {s.warmup_s:g} s of warm-up, in a real "
             "pseudo-terminal of 160x50, refresh every second, on demo-style hosts served by libvirt's test "
             "driver (CPU% changes every refresh). Terminal output is counted at the pty master.\n\n"
-            f"{table}\n"
+            f"{table}\n\n"
+            "Notes. The slow link is a userspace proxy on 127.0.0.1 that delays every chunk by 50 ms each way "
+            "(this kernel has no sch_netem for `tc qdisc ... netem`); the round trip is 100 ms. A steady refresh "
+            "is one `virConnectGetAllDomainStats`; the first refresh also reads each domain's XML, eight at a "
+            "time, plus the connection set-up. `watch virsh list --all` writes almost nothing because nothing "
+            "in its output changes on this host (it shows no CPU figures); its CPU includes the `virsh` it "
+            "starts every second. The idle app is a Textual DataTable of the same rows that never changes.\n"
         )
         print(f"written to {out}")
     shutil.rmtree(hosts, ignore_errors=True)

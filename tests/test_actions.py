@@ -29,9 +29,6 @@ class FakeStream:
     def send(self, data: bytes) -> None:
         self.sent += data
 
-    def fileno_hint(self) -> int | None:
-        return None
-
     def close(self) -> None:
         self.closed = True
 

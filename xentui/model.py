@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 
 class Mode(enum.StrEnum):
@@ -150,9 +150,6 @@ class Domain:
     def key(self) -> str:
         """Stable identity across refreshes: the UUID where known, else host and name."""
         return self.uuid or f"{self.host}/{self.name}"
-
-    def with_(self, **changes: object) -> Domain:
-        return replace(self, **changes)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, slots=True)

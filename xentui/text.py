@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 # C0 and C1 controls, DEL, and the bidirectional overrides/isolates that can reorder what follows.
 _UNSAFE = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -20,7 +19,3 @@ def printable(text: str, limit: int | None = None) -> str:
     if limit is not None and len(out) > limit:
         out = out[: max(0, limit - 1)] + "…"
     return out
-
-
-def is_wide(text: str) -> bool:
-    return any(unicodedata.east_asian_width(c) in "WF" for c in text)

@@ -81,7 +81,7 @@ def _memory_kib(elem: ET.Element | None) -> int:
     return int(to_int(elem.text.strip() if elem.text else None) * factor)
 
 
-def _to_node(elem: ET.Element, path: tuple[str, ...] = ()) -> ConfigNode:
+def _to_node(elem: ET.Element) -> ConfigNode:
     attrs = tuple(ConfigNode(f"@{k}", v) for k, v in elem.attrib.items())
     kids = tuple(_to_node(c) for c in elem)
     text = (elem.text or "").strip() or None

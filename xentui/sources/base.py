@@ -33,10 +33,6 @@ class ConsoleStream(Protocol):
 
     def send(self, data: bytes) -> None: ...
 
-    def fileno_hint(self) -> int | None:
-        """A file descriptor to wait on, if the stream has one."""
-        ...
-
     def close(self) -> None: ...
 
 

@@ -38,9 +38,6 @@ class LibvirtConsole:
             if n > 0:
                 view = view[n:]
 
-    def fileno_hint(self) -> int | None:
-        return None
-
     def close(self) -> None:
         if self._closed:
             return
