@@ -23,6 +23,7 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from importlib import metadata
 from pathlib import Path
 
 from bench.hosts import write_host
@@ -193,8 +194,8 @@ def versions() -> str:
 
     return (
         f"xentui {__version__}, Python {platform.python_version()}, Textual {textual.__version__}, "
-        f"libvirt-python {libvirt.getVersion() // 1_000_000}.{libvirt.getVersion() // 1000 % 1000}, "
-        f"libvirt (virsh) {qemu or '?'}"
+        f"libvirt-python {metadata.version('libvirt-python')}, "
+        f"libvirt {libvirt.getVersion() // 1_000_000}.{libvirt.getVersion() // 1000 % 1000} (virsh {qemu or '?'})"
     )
 
 

@@ -112,6 +112,13 @@ async def test_console_on_demo_says_why() -> None:
         await pilot.press("down", "c")
         await pilot.pause(0.3)
         assert any("no real console" in n.message for n in app._notifications)
+        app._notifications.clear()
+        table = app.query_one(DomainTable)
+        x = sum(c.width + 2 for c in table._columns[: table.visible_column_keys.index("access")]) + 2
+        await pilot.click(DomainTable, offset=(x, 3))  # the "con" marker of web-02
+        await pilot.pause(0.3)
+        assert table.selected.name == "web-02"  # type: ignore[union-attr]
+        assert any("web-02 is a demo guest" in n.message for n in app._notifications)
 
 
 def _hostile(name: str) -> Domain:

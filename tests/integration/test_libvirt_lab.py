@@ -16,6 +16,7 @@ import pytest
 from tmux_driver import XENTUI, Tmux
 
 from integration.rfb import grab_frame
+from lab.artifacts import BANNER
 from lab.qemu_lab import QemuLab
 from xentui.actions.vnc import Launch, plan
 from xentui.sources.libvirt_source import LibvirtSource, ensure_event_loop
@@ -159,6 +160,7 @@ def test_console_round_trip_in_the_real_tui(lab: QemuLab) -> None:
         t.wait_until(lambda s: "xentui-lab-paused" not in s.split("────")[0], "only the running guest")
         t.keys("c")
         t.wait_for(f"Connected to {run}. Escape character is Ctrl-].")
+        t.wait_for(BANNER)  # printed by the guest's init at boot, waiting in the console's buffer
         t.keys("Enter")
         t.wait_for("lab#")  # the shell prompt (tmux trims the trailing space)
         t.keys("echo hel''lo", "Enter")

@@ -139,6 +139,10 @@ class XenTUI(App[int]):
         pane.display = True
         self._show_detail()
 
+    @on(DomainTable.ConsoleRequested)
+    def _console_marker(self) -> None:
+        self.action_console()
+
     @on(DomainTable.HeaderSelected)
     def _header(self, event: DomainTable.HeaderSelected) -> None:
         self._sort(event.column)

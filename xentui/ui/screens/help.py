@@ -44,7 +44,8 @@ class HelpScreen(ModalScreen[None]):
                     "HVM (hardware virtualized: image (hvm …), loader hvmloader; +pv: PV drivers available),\n"
                     "PVH (hardware-assisted PV: c_info.type pvh, <os><type>xenpvh).\n"
                     "Fields marked ◀ mode in the detail pane are the ones that decide it.\n"
-                    "Click a column header to sort by it; click again to reverse. Esc closes this.",
+                    "Click a column header to sort by it, again to reverse; click a row's con marker to attach\n"
+                    "its console; double-click a row for its detail. Esc closes this.",
                     style="dim",
                 )
             )

@@ -158,6 +158,13 @@ class DomainTable(ScrollView, can_focus=True):
             super().__init__()
             self.key = key
 
+    class ConsoleRequested(Message):
+        """The "con" marker of a row was clicked."""
+
+        def __init__(self, key: str | None) -> None:
+            super().__init__()
+            self.key = key
+
     class HeaderSelected(Message):
         def __init__(self, column: str) -> None:
             super().__init__()
@@ -403,7 +410,15 @@ class DomainTable(ScrollView, can_focus=True):
             return
         row = scroll_y + event.y - 1
         if 0 <= row < len(self._order):
-            if row == self.cursor:
+            self._move_cursor(row)
+            if self._on_console_marker(event.x + scroll_x):
+                self.post_message(self.ConsoleRequested(self.selected_key))
+            elif event.chain > 1:  # double click: open the detail
                 self.post_message(self.RowSelected(self.selected_key))
-            else:
-                self._move_cursor(row)
+
+    def _on_console_marker(self, x: int) -> bool:
+        domain = self.selected
+        if domain is None or not domain.has_console or "access" not in self.visible_column_keys:
+            return False
+        start = self._offsets[self.visible_column_keys.index("access")] + PAD
+        return start <= x < start + 3
