@@ -1,6 +1,7 @@
 """Guest boot files for the labs, cached outside git: a Debian kernel and a busybox initramfs.
 
-The initramfs's init prints a banner on the serial console and loops a shell there. Everything is
+The initramfs's init loops on the serial console: print a banner, run a shell (`exit` shows the
+banner again). Everything is
 rebuilt only when its inputs change.
 """
 
@@ -25,8 +26,8 @@ INIT = f"""#!/bin/busybox sh
 /bin/busybox mount -t devtmpfs dev /dev
 /bin/busybox --install -s /bin
 export PATH=/bin PS1='lab# '
-echo "{BANNER}" > /dev/ttyS0
 while true; do
+    echo "{BANNER}" > /dev/ttyS0
     setsid sh -c 'exec sh -i </dev/ttyS0 >/dev/ttyS0 2>&1'
 done
 """
