@@ -2,11 +2,12 @@
 # make test  — lint, type check and the whole test suite
 # make demo  — the dashboard on the built-in demo host
 # make bench — the benchmark (about 20 minutes); writes docs/benchmarks.md
+# make soak  — 30 minutes against the real libvirt lab with guests coming and going; writes docs/soak.md
 VENV ?= .venv
 BIN := $(VENV)/bin
 ARGS ?=
 
-.PHONY: run demo test lint setup screenshots bench clean
+.PHONY: run demo test lint setup screenshots bench soak clean
 
 setup:
 	@bash scripts/setup.sh
@@ -28,6 +29,9 @@ test: lint
 
 bench: setup
 	@PYTHONPATH=. $(BIN)/python -m bench.run
+
+soak: setup
+	@PYTHONPATH=. $(BIN)/python -m bench.soak
 
 screenshots: setup
 	@$(BIN)/python scripts/screenshots.py

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import select
 import signal
 import struct
 import subprocess
@@ -38,6 +39,12 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def _own_terminal() -> None:
+    """In the child: a new session whose controlling terminal is the pty (so a hang-up sends SIGHUP)."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 @dataclass
 class PtyProcess:
     argv: Sequence[str]
@@ -54,7 +61,13 @@ class PtyProcess:
             env.pop(var, None)
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
-            list(self.argv), stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True, close_fds=True
+            list(self.argv),
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            env=env,
+            close_fds=True,
+            preexec_fn=_own_terminal,  # noqa: PLW1509 - setsid + TIOCSCTTY, as sshd gives a login shell
         )
         os.close(slave)
         self.master = master
@@ -67,6 +80,9 @@ class PtyProcess:
 
     def _read(self) -> None:
         while not self._stop.is_set():
+            ready, _, _ = select.select([self.master], [], [], 0.1)
+            if not ready:
+                continue
             try:
                 data = os.read(self.master, 65536)
             except OSError:
@@ -95,6 +111,13 @@ class PtyProcess:
         c1, b1, t1 = cpu_seconds(self.proc.pid, children), self.bytes, time.monotonic()
         return (c1 - c0) / (t1 - t0) * 100, (b1 - b0) / (t1 - t0)
 
+    def hang_up(self) -> None:
+        """Close the terminal as a dropped SSH session does: the kernel sends SIGHUP to the session."""
+        self._stop.set()
+        self._reader.join(5)
+        os.close(self.master)
+        self.master = -1
+
     def stop(self) -> None:
         self._stop.set()
         try:
@@ -106,4 +129,6 @@ class PtyProcess:
         except subprocess.TimeoutExpired:
             os.killpg(self.proc.pid, signal.SIGKILL)
             self.proc.wait()
-        os.close(self.master)
+        if self.master >= 0:
+            os.close(self.master)
+            self.master = -1

@@ -10,6 +10,7 @@ from xentui.poller import Frame
 from xentui.sources.demo import DemoSource
 from xentui.ui.app import XenTUI
 from xentui.ui.screens.help import HelpScreen
+from xentui.ui.screens.lifecycle import ConfirmScreen, LifecycleScreen
 from xentui.ui.screens.vnc_hint import VncHintScreen
 from xentui.ui.widgets.detail_pane import DetailPane
 from xentui.ui.widgets.domain_table import DomainTable
@@ -150,3 +151,55 @@ async def test_hostile_names_are_shown_literally() -> None:
         verdict = str(app.query_one(DetailPane).query_one("#verdict", Static).render())
         assert "PV: [bold]x[/]" in verdict and "\x1b" not in verdict
         assert app.is_running
+
+
+async def _select(app: XenTUI, pilot, name: str) -> None:  # type: ignore[no-untyped-def]
+    table = app.query_one(DomainTable)
+    for _ in range(table.row_count):
+        if table.selected is not None and table.selected.name == name:
+            return
+        await pilot.press("down")
+    raise AssertionError(name)
+
+
+async def _state_of(app: XenTUI, pilot, name: str, want: str) -> None:  # type: ignore[no-untyped-def]
+    table = app.query_one(DomainTable)
+    for _ in range(100):
+        for key in table.keys_in_order():
+            if table.cells(key)[0].plain == name and table.cells(key)[2].plain == want:
+                return
+        await pilot.pause(0.05)
+    raise AssertionError(f"{name} never became {want}")
+
+
+async def test_lifecycle_is_refused_read_only() -> None:
+    app = XenTUI(DemoSource(), interval=0.2)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_rows(app, pilot, 13)
+        await _select(app, pilot, "web-01")
+        await pilot.press("l")
+        assert not isinstance(app.screen, LifecycleScreen)
+        assert any("--rw" in n.message for n in app._notifications)
+
+
+async def test_lifecycle_pause_with_confirmation_and_destroy_needs_the_name() -> None:
+    app = XenTUI(DemoSource(read_only=False), interval=0.2)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_rows(app, pilot, 13)
+        await _select(app, pilot, "web-01")
+        await pilot.press("l")
+        assert isinstance(app.screen, LifecycleScreen)
+        await pilot.press("down", "down", "enter")  # shutdown, reboot, [pause]
+        assert isinstance(app.screen, ConfirmScreen)
+        assert "Pause web-01 on xen-demo?" in str(app.screen.query_one("#question", Static).render())
+        await pilot.press("n")
+        await pilot.pause(0.3)
+        await _state_of(app, pilot, "web-01", "running")
+        await pilot.press("l", "down", "down", "enter", "y")
+        await _state_of(app, pilot, "web-01", "paused")
+        await pilot.press("l", "down", "enter")  # resume, [destroy]
+        await pilot.press(*"web-02", "enter")  # the wrong name: nothing happens
+        await pilot.pause(0.3)
+        await _state_of(app, pilot, "web-01", "paused")
+        await pilot.press("l", "down", "enter", *"web-01", "enter")
+        await _state_of(app, pilot, "web-01", "shutoff")

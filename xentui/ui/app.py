@@ -20,6 +20,7 @@ from xentui.sources.base import ActionError, CommandConsole, ConsoleStream, Sour
 from xentui.text import printable
 from xentui.ui import partial_output
 from xentui.ui.screens.help import HelpScreen
+from xentui.ui.screens.lifecycle import ConfirmScreen, LifecycleScreen, allowed
 from xentui.ui.screens.vnc_hint import VncHintScreen
 from xentui.ui.widgets.detail_pane import DetailPane
 from xentui.ui.widgets.domain_table import DomainTable
@@ -49,6 +50,7 @@ class XenTUI(App[int]):
         Binding("v", "vnc", "VNC"),
         Binding("s", "next_sort", "Sort"),
         Binding("o", "flip_sort", "Order", show=False),
+        Binding("l", "lifecycle", "Lifecycle"),
         Binding("a", "toggle_inactive", "Inactive"),
         Binding("i", "toggle_io", "I/O cols"),
         Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
@@ -281,6 +283,48 @@ class XenTUI(App[int]):
         else:
             self.say(f"detached from {name} ({key_name(self.detach)})")
         self.action_refresh_now()
+
+    # -- lifecycle -------------------------------------------------------------------------------------------
+    def action_lifecycle(self) -> None:
+        domain = self.query_one(DomainTable).selected
+        if domain is None:
+            self.say("no domain selected", "warning")
+            return
+        if self.source.read_only:
+            self.say("read-only: start xentui with --rw to allow start, shutdown, reboot, pause, resume, destroy")
+            return
+        if not allowed(domain):
+            self.say(f"no lifecycle action for {domain.name} ({domain.state.value})", "warning")
+            return
+        host = self.frame.snapshot.host.hostname if self.frame and self.frame.snapshot else self.source.label
+
+        def chosen(action: str | None) -> None:
+            if action:
+                self.push_screen(ConfirmScreen(domain, host, action), confirmed(action))
+
+        def confirmed(action: str):  # type: ignore[no-untyped-def]
+            def done(ok: bool | None) -> None:
+                if ok:
+                    self._carry_out(domain, action)
+                else:
+                    self.say(f"{action} {domain.name}: cancelled")
+
+            return done
+
+        self.push_screen(LifecycleScreen(domain, host), chosen)
+
+    @work(thread=True, group="lifecycle")
+    def _carry_out(self, domain: object, action: str) -> None:
+        from xentui.model import Domain
+
+        assert isinstance(domain, Domain)
+        try:
+            self.source.lifecycle(domain, action)
+        except ActionError as exc:
+            self.call_from_thread(self.say, str(exc), "error")
+            return
+        self.call_from_thread(self.say, f"{action}: {domain.name} — done")
+        self.call_from_thread(self.action_refresh_now)
 
     def action_vnc(self) -> None:
         domain = self.query_one(DomainTable).selected

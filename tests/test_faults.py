@@ -1,0 +1,129 @@
+"""Faults a dashboard on a dom0 meets: hang-ups while attached, huge or hostile input, vanishing domains."""
+
+from __future__ import annotations
+
+import os
+import signal
+import stat
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import FIXTURES
+
+from xentui.model import Domain, Mode, State
+from xentui.sources.libvirt_source import LibvirtSource
+from xentui.sources.xl import ToolstackSource
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from bench.pty_run import PtyProcess  # noqa: E402
+
+
+def fake_xl(tmp_path: Path, extra: str = "") -> Path:
+    script = tmp_path / "xl"
+    script.write_text(
+        "#!/bin/sh\n"
+        f'echo "$@" >> {tmp_path}/calls\n'
+        'case "$1 $2" in\n'
+        f'  "list ") cat {FIXTURES}/xl-list.txt ;;\n'
+        f'  "list -l") cat {FIXTURES}/xl-list-long.json ;;\n'
+        '  "info "*) echo "xen_version : 4.17.7" ;;\n'
+        '  "console "*) exec sleep 300 ;;\n'
+        f"{extra}"
+        "  *) exit 0 ;;\n"
+        "esac\n"
+    )
+    script.chmod(script.stat().st_mode | stat.S_IEXEC)
+    return tmp_path
+
+
+def _alive(pattern: str) -> list[str]:
+    done = subprocess.run(["pgrep", "-f", pattern], capture_output=True, text=True, check=False)
+    return done.stdout.split()
+
+
+def test_hangup_while_attached_leaves_no_process(tmp_path: Path) -> None:
+    path = f"{fake_xl(tmp_path)}:{os.environ['PATH']}"
+    xentui = str(Path(sys.executable).with_name("xentui"))
+    app = PtyProcess([xentui, "--xl"], marker=b"4 domains:", env={"PATH": path})
+    app.start()
+    try:
+        app.wait_first_frame()
+        time.sleep(1)
+        os.write(app.master, b"j")  # pvguest
+        time.sleep(0.3)
+        os.write(app.master, b"c")  # xl console -t pv pvguest: here a `sleep 300` holding the terminal
+        deadline = time.monotonic() + 10
+        while not (tmp_path / "calls").exists() or "console" not in (tmp_path / "calls").read_text():
+            assert time.monotonic() < deadline, "the console was never started"
+            time.sleep(0.1)
+        assert "console -t pv pvguest" in (tmp_path / "calls").read_text()
+        app.hang_up()  # the SSH session drops
+        assert app.proc.wait(10) != 0
+        deadline = time.monotonic() + 5
+        while _alive("sleep 300") and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not _alive("sleep 300"), "the console program outlived the hang-up"
+    finally:
+        for pid in _alive("sleep 300"):
+            os.kill(int(pid), signal.SIGKILL)
+        app.stop()
+
+
+def test_lifecycle_argv_keeps_hostile_names_one_argument(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATH", f"{fake_xl(tmp_path)}:{os.environ['PATH']}")
+    evil = "$(touch /tmp/xentui-pwned);`id`;x"
+    dom = Domain(evil, 5, None, State.RUNNING, 1, 1, 1, 1, Mode.PV, has_console=True)
+    src = ToolstackSource("xl", read_only=False)
+    src.lifecycle(dom, "pause")
+    src.lifecycle(dom, "destroy")
+    assert src.console(dom).argv == ("xl", "console", "-t", "pv", evil)  # type: ignore[union-attr]
+    calls = (tmp_path / "calls").read_text().splitlines()
+    assert calls == [f"pause {evil}", f"destroy {evil}"]
+    assert not Path("/tmp/xentui-pwned").exists()
+
+
+def test_huge_file_is_refused_quickly(tmp_path: Path) -> None:
+    big = tmp_path / "huge.sxp"
+    with big.open("wb") as f:
+        f.write(b"(domain (name a) (x " + b"y" * (100 * 1024 * 1024) + b"))")
+    started = time.monotonic()
+    done = subprocess.run(
+        [sys.executable, "-m", "xentui", "inspect", str(big)], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 2 and "at most 64 MiB" in done.stderr and time.monotonic() - started < 10
+
+
+def test_domain_vanishing_between_listing_and_reading_is_left_out(tmp_path: Path) -> None:
+    import libvirt
+
+    (tmp_path / "n.xml").write_text(
+        "<node>"
+        + "".join(
+            f"<domain type='test'><name>g{i}</name><memory>1024</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>"
+            for i in range(3)
+        )
+        + "</node>"
+    )
+    src = LibvirtSource(f"test://{tmp_path}/n.xml", read_only=False)  # read-write only to make one vanish
+    conn: Any = src._connect()
+    real = conn.getAllDomainStats
+
+    def stats_then_vanish(*args: Any) -> Any:
+        result = real(*args)
+        for dom, _ in result:
+            if dom.name() == "g1":
+                dom.destroy()  # gone before its XML is read
+                dom.undefine()
+        return result
+
+    conn.getAllDomainStats = stats_then_vanish
+    names = sorted(d.name for d in src.snapshot().domains)
+    assert "g0" in names and "g2" in names and "g1" not in names
+    conn.getAllDomainStats = real
+    assert sorted(d.name for d in src.snapshot().domains) == ["g0", "g2"]
+    src.close()
+    assert libvirt is not None

@@ -1,0 +1,116 @@
+"""Lifecycle actions: choose one, then confirm it by name and host (destroy: type the name back)."""
+
+from __future__ import annotations
+
+from rich.text import Text
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.screen import ModalScreen
+from textual.widgets import Input, OptionList, Static
+from textual.widgets.option_list import Option
+
+from xentui.model import Domain, State
+from xentui.text import printable
+
+LABELS = {
+    "start": "Start",
+    "shutdown": "Shut down (ask the guest)",
+    "reboot": "Reboot (ask the guest)",
+    "pause": "Pause",
+    "resume": "Resume",
+    "destroy": "Destroy (pull the plug)",
+}
+VERBS = {
+    "start": "Start", "shutdown": "Shut down", "reboot": "Reboot",
+    "pause": "Pause", "resume": "Resume", "destroy": "Destroy",
+}  # fmt: skip
+
+
+def allowed(domain: Domain) -> list[str]:
+    """The actions that make sense in the domain's state; none for Domain-0."""
+    if domain.id == 0 and domain.hypervisor == "xen":
+        return []
+    if domain.state is State.SHUTOFF:
+        return ["start"]
+    if domain.state is State.PAUSED:
+        return ["resume", "destroy"]
+    if domain.state.active:
+        return ["shutdown", "reboot", "pause", "destroy"]
+    return []
+
+
+_CSS = """
+{name} {{ align: center middle; }}
+{name} > Vertical {{ width: 72; height: auto; border: thick $warning; background: $surface; padding: 1 2; }}
+{name} OptionList {{ height: auto; max-height: 10; }}
+"""
+
+
+class LifecycleScreen(ModalScreen[str | None]):
+    BINDINGS = [("escape", "dismiss(None)", "Cancel")]
+    DEFAULT_CSS = _CSS.format(name="LifecycleScreen")
+
+    def __init__(self, domain: Domain, host: str) -> None:
+        super().__init__()
+        self.domain = domain
+        self.host = host
+
+    def compose(self) -> ComposeResult:
+        with Vertical():
+            yield Static(Text(f"{printable(self.domain.name, 60)} on {printable(self.host, 40)}", style="bold"))
+            yield OptionList(*(Option(LABELS[a], id=a) for a in allowed(self.domain)), id="actions")
+            yield Static(Text("Enter chooses, Esc cancels", style="dim"))
+
+    @on(OptionList.OptionSelected)
+    def _chosen(self, event: OptionList.OptionSelected) -> None:
+        self.dismiss(event.option.id)
+
+
+class ConfirmScreen(ModalScreen[bool]):
+    """y confirms; for destroy, the domain's name must be typed back exactly."""
+
+    BINDINGS = [("escape", "dismiss(False)", "Cancel")]
+    DEFAULT_CSS = _CSS.format(name="ConfirmScreen")
+
+    def __init__(self, domain: Domain, host: str, action: str) -> None:
+        super().__init__()
+        self.domain = domain
+        self.host = host
+        self.action = action
+
+    @property
+    def typed(self) -> bool:
+        return self.action == "destroy"
+
+    def compose(self) -> ComposeResult:
+        name = printable(self.domain.name, 60)
+        with Vertical():
+            question = Text(f"{VERBS[self.action]} {name} on {printable(self.host, 40)}?", style="bold")
+            yield Static(question, id="question")
+            if self.typed:
+                yield Static(Text("Destroy stops it at once, like pulling the power cord. Type its name to go on:"))
+                yield Input(placeholder=name, id="typed-name")
+            else:
+                yield Static(Text("y: yes   n or Esc: no", style="dim"))
+
+    def on_mount(self) -> None:
+        if self.typed:
+            self.query_one(Input).focus()
+
+    def on_key(self, event: object) -> None:
+        key = getattr(event, "key", "")
+        if self.typed:
+            return
+        if key == "y":
+            self.dismiss(True)
+        elif key == "n":
+            self.dismiss(False)
+
+    @on(Input.Submitted)
+    def _typed(self, event: Input.Submitted) -> None:
+        if event.value == self.domain.name:
+            self.dismiss(True)
+        else:
+            self.notify("the name does not match: nothing was done", severity="warning", markup=False)
+            self.dismiss(False)
