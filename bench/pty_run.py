@@ -67,7 +67,7 @@ class PtyProcess:
             stderr=slave,
             env=env,
             close_fds=True,
-            preexec_fn=_own_terminal,  # noqa: PLW1509 - setsid + TIOCSCTTY, as sshd gives a login shell
+            preexec_fn=_own_terminal,  # setsid + TIOCSCTTY, as sshd gives a login shell
         )
         os.close(slave)
         self.master = master

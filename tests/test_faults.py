@@ -14,12 +14,10 @@ from typing import Any
 import pytest
 from conftest import FIXTURES
 
+from bench.pty_run import PtyProcess
 from xentui.model import Domain, Mode, State
 from xentui.sources.libvirt_source import LibvirtSource
 from xentui.sources.xl import ToolstackSource
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from bench.pty_run import PtyProcess  # noqa: E402
 
 
 def fake_xl(tmp_path: Path, extra: str = "") -> Path:
@@ -103,7 +101,8 @@ def test_domain_vanishing_between_listing_and_reading_is_left_out(tmp_path: Path
     (tmp_path / "n.xml").write_text(
         "<node>"
         + "".join(
-            f"<domain type='test'><name>g{i}</name><memory>1024</memory><vcpu>1</vcpu><os><type>hvm</type></os></domain>"
+            f"<domain type='test'><name>g{i}</name><memory>1024</memory><vcpu>1</vcpu>"
+            "<os><type>hvm</type></os></domain>"
             for i in range(3)
         )
         + "</node>"

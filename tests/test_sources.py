@@ -140,6 +140,9 @@ def test_libvirt_test_driver_bulk_calls_constant(tmp_path: Path) -> None:
 
 
 def test_xl_with_no_domains_is_an_empty_snapshot(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    body = 'case "$1 $2" in\n  "list ") echo "Name ID Mem VCPUs\tState\tTime(s)" ;;\n  "list -l") echo "[]" ;;\n  *) ;;\nesac\n'
+    body = (
+        'case "$1 $2" in\n  "list ") echo "Name ID Mem VCPUs\tState\tTime(s)" ;;\n'
+        '  "list -l") echo "[]" ;;\n  *) ;;\nesac\n'
+    )
     monkeypatch.setenv("PATH", f"{fake_xl(tmp_path, body)}:{os.environ['PATH']}")
     assert ToolstackSource("xl").snapshot().domains == ()
