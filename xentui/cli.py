@@ -166,9 +166,10 @@ def run_dashboard(args: argparse.Namespace) -> int:
     from xentui.actions.console import parse_detach_key
     from xentui.ui.app import XenTUI
 
-    if args.detach_key:
+    detach = args.detach_key or os.environ.get("XENTUI_DETACH_KEY")
+    if detach:
         try:
-            parse_detach_key(args.detach_key)
+            parse_detach_key(detach)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
     source, choice = _open(args)
