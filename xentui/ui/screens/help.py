@@ -40,12 +40,14 @@ class HelpScreen(ModalScreen[None]):
             yield Static(keys_table(self.key_list))
             yield Static(
                 Text(
-                    "\nModes: PV (paravirtual: image (linux …), c_info.type pv, <os><type>linux|xen),\n"
-                    "HVM (hardware virtualized: image (hvm …), loader hvmloader; +pv: PV drivers available),\n"
-                    "PVH (hardware-assisted PV: c_info.type pvh, <os><type>xenpvh).\n"
-                    "Fields marked ◀ mode in the detail pane are the ones that decide it.\n"
-                    "Click a column header to sort by it, again to reverse; click a row's con marker to attach\n"
-                    "its console; double-click a row for its detail. Esc closes this.",
+                    "\nModes, and what decides them (marked ◀ mode in the detail pane):\n"
+                    "  PV   image (linux …) or no image; c_info.type pv; <os><type>linux|xen\n"
+                    "  HVM  image (hvm …), loader hvmloader; c_info.type hvm; <os><type>hvm\n"
+                    "       +pv: PV drivers available (xen_platform_pci 1, Xen PV disks/NICs)\n"
+                    "  PVH  c_info.type pvh (or pv with pvh True); <os><type>xenpvh\n"
+                    "\nMouse: click a header to sort (again to reverse), click a row's con\n"
+                    "to attach its console, double-click a row for its detail.\n"
+                    "Lifecycle actions need xentui --rw. Esc closes this.",
                     style="dim",
                 )
             )
