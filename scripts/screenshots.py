@@ -18,12 +18,9 @@ SIZE = (160, 45)
 
 
 async def select(app: XenTUI, pilot, name: str) -> None:  # type: ignore[no-untyped-def]
-    table = app.query_one(DomainTable)
-    for _ in range(table.row_count):
-        if table.selected is not None and table.selected.name == name:
-            return
-        await pilot.press("down")
-    raise SystemExit(f"screenshots: no domain {name}")
+    if not app.query_one(DomainTable).select_name(name):
+        raise SystemExit(f"screenshots: no domain {name}")
+    await pilot.pause(0.1)
 
 
 async def shoot(name: str, steps) -> None:  # type: ignore[no-untyped-def]

@@ -387,6 +387,14 @@ class DomainTable(ScrollView, can_focus=True):
         elif self.cursor >= scroll_y + rows_visible:
             self.scroll_to(y=self.cursor - rows_visible + 1, animate=False)
 
+    def select_name(self, name: str) -> bool:
+        """Move the cursor to the first domain of that name; False when none is shown."""
+        for row, key in enumerate(self._order):
+            if self._domains[key].name == name:
+                self._move_cursor(row)
+                return True
+        return False
+
     def action_cursor(self, delta: int) -> None:
         self._move_cursor(self.cursor + delta)
 
