@@ -18,7 +18,7 @@ def summary_text(frame: Frame | None, interval: float, source_label: str) -> Tex
         t.append(" xentui ", style="bold reverse")
         t.append(f"  {printable(source_label)}  ")
         if frame is not None and not frame.connected:
-            t.append(f"unreachable: {printable(frame.error)} — retrying in {frame.retry_in:.0f} s", style="bold red")
+            t.append(f"unreachable, retrying in {frame.retry_in:.0f} s: {printable(frame.error)}", style="bold red")
         else:
             t.append("connecting…", style="italic")
         return t
