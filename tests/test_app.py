@@ -203,3 +203,18 @@ async def test_lifecycle_pause_with_confirmation_and_destroy_needs_the_name() ->
         await _state_of(app, pilot, "web-01", "paused")
         await pilot.press("l", "down", "enter", *"web-01", "enter")
         await _state_of(app, pilot, "web-01", "shutoff")
+
+
+async def test_unreachable_uri_is_shown_and_the_app_keeps_running() -> None:
+    from xentui.sources.libvirt_source import LibvirtSource
+
+    app = XenTUI(LibvirtSource("qemu+unix:///system?socket=/nonexistent/sock"), interval=0.2)
+    async with app.run_test(size=(160, 45)) as pilot:
+        for _ in range(100):
+            if app.frame is not None:
+                break
+            await pilot.pause(0.05)
+        header = str(app.query_one("#summary", Static).render())
+        assert "unreachable, retrying in 1 s: cannot connect to qemu+unix" in header
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen) and app.is_running
