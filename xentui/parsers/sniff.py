@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
-from xentui.model import Domain, Mode, State
+from xentui.model import Domain, IOCounters, Mode, State, flags_for
 from xentui.parsers.errors import ParseError
 from xentui.parsers.libvirt_xml import parse_domain_xml
 from xentui.parsers.tables import ListRow, TopRow, parse_list_table, parse_xentop, xentop_state
@@ -85,8 +85,6 @@ def row_domain(row: ListRow, source: str) -> Domain:
 
 
 def top_domain(row: TopRow, source: str) -> Domain:
-    from xentui.model import IOCounters, flags_for
-
     state = xentop_state(row.flags)
     return Domain(
         name=row.name,

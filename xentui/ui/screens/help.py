@@ -7,8 +7,9 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import VerticalScroll
-from textual.screen import ModalScreen
 from textual.widgets import Static
+
+from xentui.ui.screens.dialog import Dialog
 
 
 def keys_table(bindings: list[BindingType]) -> Table:
@@ -21,21 +22,16 @@ def keys_table(bindings: list[BindingType]) -> Table:
     return table
 
 
-class HelpScreen(ModalScreen[None]):
+class HelpScreen(Dialog[None]):
     BINDINGS = [("escape,q,question_mark", "dismiss", "Close")]
-    DEFAULT_CSS = """
-    HelpScreen { align: center middle; }
-    HelpScreen > VerticalScroll {
-        width: 84; height: auto; max-height: 90%; border: thick $primary; background: $surface; padding: 1 2;
-    }
-    """
+    DEFAULT_CSS = "HelpScreen > .box { width: 84; }"
 
     def __init__(self, bindings: list[BindingType]) -> None:
         super().__init__()
         self.key_list = bindings
 
     def compose(self) -> ComposeResult:
-        with VerticalScroll():
+        with VerticalScroll(classes="box"):
             yield Static(Text("xentui — keys", style="bold"))
             yield Static(keys_table(self.key_list))
             yield Static(

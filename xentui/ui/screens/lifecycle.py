@@ -6,12 +6,12 @@ from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
 from xentui.model import Domain, State
 from xentui.text import printable
+from xentui.ui.screens.dialog import Dialog
 
 LABELS = {
     "start": "Start",
@@ -40,16 +40,8 @@ def allowed(domain: Domain) -> list[str]:
     return []
 
 
-_CSS = """
-{name} {{ align: center middle; }}
-{name} > Vertical {{ width: 72; height: auto; border: thick $warning; background: $surface; padding: 1 2; }}
-{name} OptionList {{ height: auto; max-height: 10; }}
-"""
-
-
-class LifecycleScreen(ModalScreen[str | None]):
+class LifecycleScreen(Dialog[str | None]):
     BINDINGS = [("escape", "dismiss(None)", "Cancel")]
-    DEFAULT_CSS = _CSS.format(name="LifecycleScreen")
 
     def __init__(self, domain: Domain, host: str) -> None:
         super().__init__()
@@ -57,7 +49,7 @@ class LifecycleScreen(ModalScreen[str | None]):
         self.host = host
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with Vertical(classes="box warning"):
             yield Static(Text(f"{printable(self.domain.name, 60)} on {printable(self.host, 40)}", style="bold"))
             yield OptionList(*(Option(LABELS[a], id=a) for a in allowed(self.domain)), id="actions")
             yield Static(Text("Enter chooses, Esc cancels", style="dim"))
@@ -67,11 +59,10 @@ class LifecycleScreen(ModalScreen[str | None]):
         self.dismiss(event.option.id)
 
 
-class ConfirmScreen(ModalScreen[bool]):
+class ConfirmScreen(Dialog[bool]):
     """y confirms; for destroy, the domain's name must be typed back exactly."""
 
     BINDINGS = [("escape", "dismiss(False)", "Cancel")]
-    DEFAULT_CSS = _CSS.format(name="ConfirmScreen")
 
     def __init__(self, domain: Domain, host: str, action: str) -> None:
         super().__init__()
@@ -85,7 +76,7 @@ class ConfirmScreen(ModalScreen[bool]):
 
     def compose(self) -> ComposeResult:
         name = printable(self.domain.name, 60)
-        with Vertical():
+        with Vertical(classes="box warning"):
             question = Text(f"{VERBS[self.action]} {name} on {printable(self.host, 40)}?", style="bold")
             yield Static(question, id="question")
             if self.typed:

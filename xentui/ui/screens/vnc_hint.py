@@ -5,19 +5,16 @@ from __future__ import annotations
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Vertical
-from textual.screen import ModalScreen
 from textual.widgets import Static
 
 from xentui.actions.vnc import Hint
 from xentui.text import printable
+from xentui.ui.screens.dialog import Dialog
 
 
-class VncHintScreen(ModalScreen[None]):
+class VncHintScreen(Dialog[None]):
     BINDINGS = [("escape,q,enter", "dismiss", "Close")]
-    DEFAULT_CSS = """
-    VncHintScreen { align: center middle; }
-    VncHintScreen > Vertical { width: 100; height: auto; border: thick $accent; background: $surface; padding: 1 2; }
-    """
+    DEFAULT_CSS = "VncHintScreen > .box { width: 100; border: thick $accent; }"
 
     def __init__(self, hint: Hint, copied: bool) -> None:
         super().__init__()
@@ -25,7 +22,7 @@ class VncHintScreen(ModalScreen[None]):
         self.copied = copied
 
     def compose(self) -> ComposeResult:
-        with Vertical():
+        with Vertical(classes="box"):
             body = Text()
             for line in self.hint.lines:
                 body.append(printable(line) + "\n", style="bold" if line.startswith("  ") else "")

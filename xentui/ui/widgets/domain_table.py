@@ -64,7 +64,6 @@ COLUMNS: tuple[Column, ...] = (
     Column("blkrd", "BlkRd/s", 8, lambda d, r: _num(r.block_read_bps if r else None), io=True),
     Column("blkwr", "BlkWr/s", 8, lambda d, r: _num(r.block_write_bps if r else None), io=True),
 )
-COLUMN_KEYS = tuple(c.key for c in COLUMNS)
 _WIDTH = {c.key: c.width for c in COLUMNS}
 
 
