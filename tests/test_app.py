@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, Static
 
+from xentui.fleet import FleetFrame
 from xentui.model import ConfigNode, Domain, DomainConfig, HostInfo, Mode, Snapshot, State
 from xentui.poller import Frame
 from xentui.sources.demo import DemoSource
@@ -141,7 +142,7 @@ async def test_hostile_names_are_shown_literally() -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_rows(app, pilot, 13)
         snap = Snapshot(HostInfo("h\x1b[2J", "src"), tuple(_hostile(n) for n in evil), 1.0)
-        app.apply_frame(Frame(snap))
+        app.apply_frame(FleetFrame.one(Frame(snap)))
         await pilot.pause(0.1)
         shown = names(app)
         assert "[bold red]x[/]" in shown and "[@click=app.quit]q[/]" in shown

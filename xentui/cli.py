@@ -9,13 +9,16 @@ import argparse
 import json
 import os
 import sys
+import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-from xentui import __version__
-from xentui.model import Domain
+from xentui import __version__, config
+from xentui.model import Domain, Snapshot
 from xentui.parsers.errors import ParseError
-from xentui.sources.base import SourceError
+from xentui.sources.base import Source, SourceError
 from xentui.text import printable
 
 
@@ -27,8 +30,14 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     d: Any = argparse.SUPPRESS if suppress else None
     g = parser.add_argument_group("source (like virsh: -c, else LIBVIRT_DEFAULT_URI, else the best found)")
     g.add_argument(
-        "-c", "--connect", metavar="URI", default=d, help="libvirt URI, e.g. xen:///system, qemu+ssh://host/system"
+        "-c",
+        "--connect",
+        action="append",
+        metavar="URI",
+        default=d,
+        help="libvirt URI (xen:///system, qemu+ssh://host/system) or a host named in the config; repeat for a fleet",
     )
+    g.add_argument("--config", metavar="FILE", default=d, help="hosts file (default ~/.config/xentui/config.toml)")
     g.add_argument("--xl", action="store_true", default=d if suppress else False, help="use xl on this Xen dom0")
     g.add_argument("--xm", action="store_true", default=d if suppress else False, help="use xm on an old xend host")
     g.add_argument("--demo", action="store_true", default=d if suppress else False, help="the built-in demo host")
@@ -54,7 +63,7 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="xentui", description="Terminal dashboard for Xen and libvirt hosts.")
     p.add_argument("--version", action="version", version=f"xentui {__version__}")
-    p.add_argument("--interval", type=float, default=1.0, metavar="S", help="refresh interval (default 1 s)")
+    p.add_argument("--interval", type=float, metavar="S", help="refresh interval (default 1 s, or the config's)")
     p.add_argument("--detach-key", metavar="KEY", help="console detach key (default ctrl-], or $XENTUI_DETACH_KEY)")
     p.add_argument("--vnc-viewer", metavar="PROGRAM", help="VNC viewer to use after $VNCVIEWER")
     _common(p, suppress=False)
@@ -113,26 +122,72 @@ def _emit(domains: Sequence[Domain], as_json: bool) -> None:
         print(table(domains))
 
 
-def _open(args: argparse.Namespace) -> Any:
+@dataclass(frozen=True, slots=True)
+class Opened:
+    sources: tuple[Source, ...]
+    notice: str = ""
+    interval: float | None = None  # the config file's, if it sets one
+
+
+def _open(args: argparse.Namespace, batch: bool = False) -> Opened:
+    """The sources to watch: -f, --demo, -c (URIs or configured names), --xl/--xm, the config's hosts, else found."""
     from xentui.sources.select import choose, open_source
 
-    choice = choose(args.connect, args.xl, args.xm, args.demo or bool(args.demo_host), tuple(args.file))
+    read_only = not args.rw
     if args.demo_host:
         from xentui.sources.demo import DemoSource
 
-        return DemoSource(read_only=not args.rw, host_xml=os.path.abspath(args.demo_host)), choice
-    return open_source(choice, read_only=not args.rw, timeout=args.timeout), choice
+        return Opened((DemoSource(read_only=read_only, host_xml=os.path.abspath(args.demo_host)),))
+    local = bool(args.file or args.demo or args.xl or args.xm)
+    cfg = config.Config()
+    if not local:
+        path = Path(args.config) if args.config else config.default_path()
+        cfg = config.load(path, required=bool(args.config))
+    specs = [] if local else config.resolve(args.connect or [], cfg)
+    if specs:
+        from xentui.sources.libvirt_source import LibvirtSource
+
+        sources = tuple(LibvirtSource(s.uri, read_only=read_only, name=s.name or None, batch=batch) for s in specs)
+        return Opened(sources, interval=cfg.interval)
+    choice = choose(None, args.xl, args.xm, args.demo, tuple(args.file))
+    return Opened((open_source(choice, read_only=read_only, timeout=args.timeout),), choice.why, cfg.interval)
 
 
-def _snapshot_domains(args: argparse.Namespace) -> list[Domain]:
-    source, _ = _open(args)
-    try:
-        snap = source.snapshot()
-    finally:
-        source.close()
-    for problem in snap.problems:
-        print(f"xentui: warning: {printable(problem)}", file=sys.stderr)
-    return sorted(snap.domains, key=lambda d: (d.id is None, d.id if d.id is not None else 0, d.name))
+def _snapshot_domains(args: argparse.Namespace) -> tuple[list[Domain], int]:
+    """Every host's domains, hosts read in parallel; exit status 1 when a host could not be read.
+
+    With one host its error is the command's error; with several, each failure is a warning and the
+    other hosts are still listed.
+    """
+    opened = _open(args)
+    results: list[Snapshot | SourceError | None] = [None] * len(opened.sources)
+
+    def read(i: int) -> None:
+        try:
+            results[i] = opened.sources[i].snapshot()
+        except SourceError as exc:
+            results[i] = exc
+
+    threads = [threading.Thread(target=read, args=(i,)) for i in range(len(opened.sources))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for src in opened.sources:
+        src.close()
+    if len(results) == 1 and isinstance(results[0], SourceError):
+        raise results[0]
+    domains: list[Domain] = []
+    status = 0
+    for result in results:
+        if isinstance(result, SourceError):
+            print(f"xentui: warning: {printable(str(result))}", file=sys.stderr)
+            status = 1
+        elif result is not None:
+            for problem in result.problems:
+                print(f"xentui: warning: {printable(problem)}", file=sys.stderr)
+            domains.extend(sorted(result.domains, key=lambda d: (d.id is None, d.id or 0, d.name)))
+    return domains, status
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
@@ -150,18 +205,19 @@ def cmd_inspect(args: argparse.Namespace) -> int:
 
 
 def cmd_mode(args: argparse.Namespace) -> int:
-    domains = _snapshot_domains(args)
+    domains, status = _snapshot_domains(args)
     want = args.domain
     for d in domains:
         if want in (d.name, d.uuid, str(d.id) if d.id is not None else None):
             print(d.mode.value)
             return 0
-    print(f"xentui: error: no domain named {printable(want)!r}", file=sys.stderr)
+    where = " on the hosts that answered" if status else ""
+    print(f"xentui: error: no domain named {printable(want)!r}{where}", file=sys.stderr)
     return 1
 
 
 def run_dashboard(args: argparse.Namespace) -> int:
-    if args.interval <= 0:
+    if args.interval is not None and args.interval <= 0:
         raise UsageError("--interval must be a positive number of seconds")
     from xentui.actions.console import parse_detach_key
     from xentui.ui.app import XenTUI
@@ -172,12 +228,18 @@ def run_dashboard(args: argparse.Namespace) -> int:
             parse_detach_key(detach)
         except ValueError as exc:
             raise UsageError(str(exc)) from None
-    source, choice = _open(args)
+    opened = _open(args, batch=True)
+    interval = args.interval if args.interval is not None else (opened.interval or 1.0)
     app = XenTUI(
-        source, interval=args.interval, notice=choice.why, detach_key=args.detach_key, vnc_viewer=args.vnc_viewer
+        opened.sources,
+        interval=interval,
+        notice=opened.notice,
+        detach_key=args.detach_key,
+        vnc_viewer=args.vnc_viewer,
     )
     app.run()
-    source.close()
+    for src in opened.sources:
+        src.close()
     return app.return_code or 0
 
 
@@ -187,15 +249,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "inspect":
             return cmd_inspect(args)
         if args.command == "list":
-            _emit(_snapshot_domains(args), args.json)
-            return 0
+            domains, status = _snapshot_domains(args)
+            _emit(domains, args.json)
+            return status
         if args.command == "mode":
             return cmd_mode(args)
         return run_dashboard(args)
     except ParseError as exc:
         print(f"xentui: error: {printable(str(exc))}", file=sys.stderr)
         return 2
-    except UsageError as exc:
+    except (UsageError, config.ConfigError) as exc:
         print(f"xentui: error: {exc}", file=sys.stderr)
         return 2
     except SourceError as exc:

@@ -32,6 +32,7 @@ class Frame:
     rates: dict[str, Rates] = field(default_factory=dict)
     connected: bool = True
     error: str = ""
+    error_kind: str = ""  # SourceError.kind of the last failure
     retry_in: float = 0.0
     refresh_s: float = 0.0  # how long the last refresh took
 
@@ -98,7 +99,7 @@ class Poller:
         except SourceError as exc:
             delay = BACKOFF_S[min(self._failures, len(BACKOFF_S) - 1)]
             self._failures += 1
-            return Frame(self._last, {}, connected=False, error=str(exc), retry_in=delay)
+            return Frame(self._last, {}, connected=False, error=str(exc), error_kind=exc.kind, retry_in=delay)
         self._failures = 0
         rates = compute_rates(self._last, snap)
         self._last = snap

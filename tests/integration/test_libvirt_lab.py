@@ -91,7 +91,7 @@ async def test_table_shows_states_and_cpu_rises(lab: QemuLab) -> None:
         await _wait(pilot, lambda: _state(app, names["off"]) is not None, 15)
         assert [_state(app, names[g]) for g in ("run", "paused", "off")] == ["running", "paused", "shutoff"]
         await _wait(pilot, lambda: _cpu(app, names["run"]) > 0, 15)
-    app.source.close()
+    app.sources[0].close()
 
 
 async def test_lifecycle_events_reach_the_table_within_two_seconds(lab: QemuLab) -> None:
@@ -115,7 +115,7 @@ async def test_lifecycle_events_reach_the_table_within_two_seconds(lab: QemuLab)
             print(f"event to table: {took:.2f} s")
     finally:
         conn.close()
-        app.source.close()
+        app.sources[0].close()
 
 
 async def test_daemon_restart_shows_disconnected_then_reconnects(lab: QemuLab) -> None:

@@ -10,7 +10,14 @@ from xentui.model import Domain, Snapshot
 
 
 class SourceError(Exception):
-    """A source could not be reached or did not answer; the message says which and why."""
+    """A source could not be reached or did not answer; the message says which and why.
+
+    `kind` is "auth" when the host answered but refused our credentials, else "unreachable".
+    """
+
+    def __init__(self, message: str, kind: str = "unreachable") -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class ActionError(Exception):

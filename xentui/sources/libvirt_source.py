@@ -8,6 +8,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
 import libvirt
 
@@ -59,6 +60,40 @@ def _reason(exc: libvirt.libvirtError) -> str:
     return str(exc.get_error_message() or exc).strip()
 
 
+_AUTH_CODES = {
+    getattr(libvirt, n, -1) for n in ("VIR_ERR_AUTH_FAILED", "VIR_ERR_AUTH_CANCELLED", "VIR_ERR_AUTH_UNAVAILABLE")
+}
+# What ssh says when the host answered but would not let us in (libvirt passes it on as a system error).
+_AUTH_WORDS = ("permission denied", "host key verification failed", "authentication failed", "access denied")
+
+
+def error_kind(exc: libvirt.libvirtError) -> str:
+    """ "auth" when the host answered but refused us, else "unreachable"."""
+    if exc.get_error_code() in _AUTH_CODES or any(w in _reason(exc).lower() for w in _AUTH_WORDS):
+        return "auth"
+    return "unreachable"
+
+
+def uri_host(uri: str) -> str:
+    """The host part of a remote URI, with its port when one is given; "" for local URIs."""
+    try:
+        parts = urlsplit(uri)
+        port = parts.port
+    except ValueError:
+        return ""
+    if not parts.hostname:
+        return ""
+    return f"{parts.hostname}:{port}" if port else parts.hostname
+
+
+def batch_uri(uri: str) -> str:
+    """For ssh transports, libvirt's no_tty=1: ssh must fail rather than ask for a password over the TUI."""
+    scheme = uri.split(":", 1)[0]
+    if not scheme.endswith("+ssh") or "no_tty=" in uri:
+        return uri
+    return uri + ("&" if "?" in uri else "?") + "no_tty=1"
+
+
 def hypervisor_label(conn: Any) -> str:
     kind = str(conn.getType())
     try:
@@ -76,11 +111,21 @@ class _Cached:
 
 
 class LibvirtSource:
-    def __init__(self, uri: str, read_only: bool = True, demo: bool = False) -> None:
+    """`name`: what the table calls this host (a fleet's configured name); else libvirt's hostname.
+
+    `batch`: never let ssh ask for a password (the dashboard owns the terminal).
+    """
+
+    def __init__(
+        self, uri: str, read_only: bool = True, demo: bool = False, name: str | None = None, batch: bool = False
+    ) -> None:
         self.uri = uri
         self.label = uri
         self.read_only = read_only
         self.demo = demo
+        self.name = name
+        self.host_name = name or uri_host(uri)
+        self._open_uri = batch_uri(uri) if batch else uri
         self._conn: Any = None
         self._host: HostInfo | None = None
         self._cache: dict[str, _Cached] = {}
@@ -95,9 +140,9 @@ class LibvirtSource:
             return self._conn
         ensure_event_loop()
         try:
-            conn = libvirt.openReadOnly(self.uri) if self.read_only else libvirt.open(self.uri)
+            conn = libvirt.openReadOnly(self._open_uri) if self.read_only else libvirt.open(self._open_uri)
         except libvirt.libvirtError as exc:
-            raise SourceError(f"cannot connect to {self.uri}: {_reason(exc)}") from None
+            raise SourceError(f"cannot connect to {self.uri}: {_reason(exc)}", error_kind(exc)) from None
         if conn is None:
             raise SourceError(f"cannot connect to {self.uri}")
         try:
@@ -108,7 +153,7 @@ class LibvirtSource:
         except libvirt.libvirtError:
             pass  # drivers without events are polled only
         self._host = HostInfo(
-            hostname=_safe(conn.getHostname, self.uri),
+            hostname=self.name or _safe(conn.getHostname, self.uri),
             source=self.uri,
             hypervisor=hypervisor_label(conn),
             read_only=self.read_only,
@@ -249,7 +294,7 @@ class LibvirtSource:
         ensure_event_loop()
         try:
             # Consoles need a read-write connection even when the dashboard's is read-only.
-            conn = libvirt.open(self.uri)
+            conn = libvirt.open(self._open_uri)
         except libvirt.libvirtError as exc:
             raise ActionError(f"console of {domain.name}: cannot open {self.uri} read-write: {_reason(exc)}") from None
         return open_console(conn, self._lookup(conn, domain), domain.name)

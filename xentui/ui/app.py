@@ -1,9 +1,9 @@
-"""The dashboard: wires the poller (a worker thread) to the widgets, and keys to actions."""
+"""The dashboard: wires the fleet's pollers (a thread per host) to the widgets, and keys to actions."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from textual import on, work
@@ -15,7 +15,8 @@ from textual.widgets import Footer, Input
 
 from xentui.actions import vnc
 from xentui.actions.console import DEFAULT_DETACH, bridge, key_name, parse_detach_key, run_command_console
-from xentui.poller import Frame, Poller
+from xentui.fleet import Fleet, FleetFrame
+from xentui.model import Domain
 from xentui.sources.base import ActionError, CommandConsole, ConsoleStream, Source
 from xentui.text import printable
 from xentui.ui import partial_output
@@ -31,9 +32,9 @@ partial_output.install()
 
 
 class FrameArrived(Message):
-    """A new frame from the poller thread."""
+    """A new frame from a poller thread."""
 
-    def __init__(self, frame: Frame) -> None:
+    def __init__(self, frame: FleetFrame) -> None:
         super().__init__()
         self.frame = frame
 
@@ -53,6 +54,7 @@ class XenTUI(App[int]):
         Binding("l", "lifecycle", "Lifecycle"),
         Binding("a", "toggle_inactive", "Inactive"),
         Binding("i", "toggle_io", "I/O cols"),
+        Binding("g", "toggle_group", "Group by host", show=False),
         Binding("plus,equals_sign", "faster", "Faster", key_display="+"),
         Binding("minus", "slower", "Slower", key_display="-"),
         Binding("f5", "refresh_now", "Refresh now", show=False),
@@ -62,20 +64,20 @@ class XenTUI(App[int]):
 
     def __init__(
         self,
-        source: Source,
+        sources: Source | Sequence[Source],
         interval: float = 1.0,
         notice: str = "",
         detach_key: str | None = None,
         vnc_viewer: str | None = None,
     ) -> None:
         super().__init__()
-        self.source = source
+        self.sources: tuple[Source, ...] = (sources,) if isinstance(sources, Source) else tuple(sources)
         self.interval = interval
         self.notice = notice
         self.detach = parse_detach_key(detach_key or os.environ.get("XENTUI_DETACH_KEY", DEFAULT_DETACH))
         self.vnc_viewer = vnc_viewer
-        self.frame: Frame | None = None
-        self.poller: Poller | None = None
+        self.frame: FleetFrame | None = None
+        self.fleet = Fleet(self.sources, self._frame_from_thread, interval)
 
     def compose(self) -> ComposeResult:
         yield SummaryBar(id="summary")
@@ -88,43 +90,40 @@ class XenTUI(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one(SummaryBar).show(None, self.interval, self.source.label)
-        self.query_one(DomainTable).focus()
+        self.query_one(SummaryBar).show(self.fleet.frame, self.interval)
+        table = self.query_one(DomainTable)
+        table.show_host = len(self.sources) > 1
+        table.group_by_host = len(self.sources) > 1
+        table.focus()
         if self.notice:
             self.say(self.notice)
-        self._poll()
+        self.fleet.start()
 
-    # -- the poller ------------------------------------------------------------------------------------------
-    @work(thread=True, exclusive=True, group="poll", name="poller")
-    def _poll(self) -> None:
-        self.poller = Poller(self.source, self._frame_from_thread, self.interval)
-        self.poller.run()
-
-    def _frame_from_thread(self, frame: Frame) -> None:
+    # -- the pollers (one thread per host, see xentui/fleet.py) ----------------------------------------------
+    def _frame_from_thread(self, frame: FleetFrame) -> None:
         # post_message is thread-safe and does not wait: a poller never blocks on a closing app.
-        if self.poller is not None and not self.poller.stopped:
-            self.post_message(FrameArrived(frame))
+        self.post_message(FrameArrived(frame))
 
     def on_frame_arrived(self, message: FrameArrived) -> None:
         if self.is_running:
             self.apply_frame(message.frame)
 
-    def apply_frame(self, frame: Frame) -> None:
+    def apply_frame(self, frame: FleetFrame) -> None:
         self.frame = frame
-        self.query_one(SummaryBar).show(frame, self.interval, self.source.label)
+        self.query_one(SummaryBar).show(frame, self.interval)
         table = self.query_one(DomainTable)
         table.apply(frame)
-        self.set_class(not frame.connected, "dim-stale")
         self._show_detail()
 
     def exit(self, *args: Any, **kwargs: Any) -> None:
-        if self.poller is not None:
-            self.poller.stop()
+        self.fleet.stop()
         super().exit(*args, **kwargs)
 
     def on_unmount(self) -> None:
-        if self.poller is not None:
-            self.poller.stop()
+        self.fleet.stop()
+
+    def source_of(self, domain: Domain) -> Source:
+        return self.fleet.source_for(domain, self.frame) if self.frame is not None else self.sources[0]
 
     def _show_detail(self) -> None:
         pane = self.query_one(DetailPane)
@@ -172,6 +171,12 @@ class XenTUI(App[int]):
         table.show_inactive = not table.show_inactive
         table.rebuild(self.frame)
         self.say("showing inactive domains" if table.show_inactive else "hiding inactive domains")
+
+    def action_toggle_group(self) -> None:
+        table = self.query_one(DomainTable)
+        table.group_by_host = not table.group_by_host
+        table.rebuild(self.frame)
+        self.say("rows grouped by host" if table.group_by_host else "rows sorted across hosts")
 
     def action_toggle_io(self) -> None:
         table = self.query_one(DomainTable)
@@ -226,14 +231,12 @@ class XenTUI(App[int]):
 
     def _set_interval(self, value: float) -> None:
         self.interval = value
-        if self.poller is not None:
-            self.poller.interval = value
-        self.query_one(SummaryBar).show(self.frame, self.interval, self.source.label)
+        self.fleet.set_interval(value)
+        self.query_one(SummaryBar).show(self.frame or self.fleet.frame, self.interval)
         self.say(f"refresh every {value:g} s")
 
     def action_refresh_now(self) -> None:
-        if self.poller is not None:
-            self.poller.wake()
+        self.fleet.wake()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen(self.BINDINGS))
@@ -261,12 +264,9 @@ class XenTUI(App[int]):
         self._open_console(domain)
 
     @work(thread=True, exclusive=True, group="console")
-    def _open_console(self, domain: object) -> None:
-        from xentui.model import Domain
-
-        assert isinstance(domain, Domain)
+    def _open_console(self, domain: Domain) -> None:
         try:
-            handle = self.source.console(domain)
+            handle = self.source_of(domain).console(domain)
         except ActionError as exc:
             self.call_from_thread(self.say, str(exc), "warning")
             return
@@ -290,13 +290,14 @@ class XenTUI(App[int]):
         if domain is None:
             self.say("no domain selected", "warning")
             return
-        if self.source.read_only:
+        source = self.source_of(domain)
+        if source.read_only:
             self.say("read-only: start xentui with --rw to allow start, shutdown, reboot, pause, resume, destroy")
             return
         if not allowed(domain):
             self.say(f"no lifecycle action for {domain.name} ({domain.state.value})", "warning")
             return
-        host = self.frame.snapshot.host.hostname if self.frame and self.frame.snapshot else self.source.label
+        host = domain.host or source.label
 
         def chosen(action: str | None) -> None:
             if action:
@@ -314,12 +315,9 @@ class XenTUI(App[int]):
         self.push_screen(LifecycleScreen(domain, host), chosen)
 
     @work(thread=True, group="lifecycle")
-    def _carry_out(self, domain: object, action: str) -> None:
-        from xentui.model import Domain
-
-        assert isinstance(domain, Domain)
+    def _carry_out(self, domain: Domain, action: str) -> None:
         try:
-            self.source.lifecycle(domain, action)
+            self.source_of(domain).lifecycle(domain, action)
         except ActionError as exc:
             self.call_from_thread(self.say, str(exc), "error")
             return
@@ -331,8 +329,8 @@ class XenTUI(App[int]):
         if domain is None:
             self.say("no domain selected", "warning")
             return
-        uri = getattr(self.source, "uri", self.source.label)
-        step = vnc.plan(domain, str(uri), configured=self.vnc_viewer)
+        source = self.source_of(domain)
+        step = vnc.plan(domain, str(getattr(source, "uri", source.label)), configured=self.vnc_viewer)
         if isinstance(step, vnc.Unavailable):
             self.say(step.reason, "warning")
         elif isinstance(step, vnc.Hint):

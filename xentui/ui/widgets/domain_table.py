@@ -22,8 +22,9 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from xentui.fleet import FleetFrame
 from xentui.model import Domain, Mode, State
-from xentui.poller import Frame, Rates
+from xentui.poller import Rates
 from xentui.text import printable
 
 STATE_STYLE = {
@@ -42,6 +43,7 @@ class Column:
     sort: Callable[[Domain, Rates | None], Any]
     io: bool = False
     numeric: bool = True
+    host: bool = False  # shown only when several hosts are watched
 
 
 def _num(v: float | None) -> float:
@@ -49,6 +51,7 @@ def _num(v: float | None) -> float:
 
 
 COLUMNS: tuple[Column, ...] = (
+    Column("host", "Host", 14, lambda d, r: d.host.lower(), numeric=False, host=True),
     Column("name", "Name", 24, lambda d, r: d.name.lower(), numeric=False),
     Column("id", "ID", 5, lambda d, r: (d.id is None, d.id or 0)),
     Column("state", "State", 9, lambda d, r: d.state.value, numeric=False),
@@ -92,8 +95,11 @@ def human_duration(ns: int | None) -> str:
     return f"{d}d{h:02d}h{m:02d}m" if d else f"{h}:{m:02d}:{s:02d}"
 
 
-def cell_texts(d: Domain, r: Rates | None, io: bool) -> tuple[Text, ...]:
-    """Every cell as rich Text (never markup): guest-controlled strings are made printable first."""
+def cell_texts(d: Domain, r: Rates | None, io: bool, host: bool = False, stale: bool = False) -> tuple[Text, ...]:
+    """Every cell as rich Text (never markup): guest-controlled strings are made printable first.
+
+    `host` adds the host column; `stale` dims the row (its host is disconnected: these are its last figures).
+    """
 
     def num(key: str, value: str) -> Text:
         return Text(value.rjust(_WIDTH[key]))
@@ -101,7 +107,8 @@ def cell_texts(d: Domain, r: Rates | None, io: bool) -> tuple[Text, ...]:
     mode = d.mode.value + ("+pv" if d.pv_drivers and d.mode is Mode.HVM else "")
     access = ("con " if d.has_console else "    ") + ((d.vnc.kind if d.vnc else "") or "")
     exposed = any(g.exposed for g in d.graphics)
-    cells = [
+    cells = [Text(printable(d.host, 32), style="bold")] if host else []
+    cells += [
         Text(printable(d.name, 48)),
         num("id", str(d.id) if d.id is not None else "-"),
         Text(d.state.value, style=STATE_STYLE[d.state]),
@@ -117,6 +124,9 @@ def cell_texts(d: Domain, r: Rates | None, io: bool) -> tuple[Text, ...]:
         values = (r.net_rx_bps, r.net_tx_bps, r.block_read_bps, r.block_write_bps) if r else (None,) * 4
         for key, v in zip(("netrx", "nettx", "blkrd", "blkwr"), values, strict=True):
             cells.append(num(key, human_bytes(v)))
+    if stale:
+        for cell in cells:
+            cell.stylize("dim")
     return tuple(cells)
 
 
@@ -174,6 +184,8 @@ class DomainTable(ScrollView, can_focus=True):
         self.filter_text = ""
         self.show_inactive = True
         self.show_io = False
+        self.show_host = False
+        self.group_by_host = False
         self.sort_key = "id"
         self.sort_reverse = False
         self.cursor = 0
@@ -184,12 +196,14 @@ class DomainTable(ScrollView, can_focus=True):
         self._header: Strip | None = None
         self._domains: dict[str, Domain] = {}
         self._rates: dict[str, Rates] = {}
+        self._hosts: dict[str, int] = {}  # domain key → its host's place in the fleet
+        self._stale: dict[str, bool] = {}  # domain key → its host is disconnected
         self._order: list[str] = []
         self._set_columns()
 
     # -- columns and geometry --------------------------------------------------------------------------------
     def _set_columns(self) -> None:
-        self._columns = [c for c in COLUMNS if self.show_io or not c.io]
+        self._columns = [c for c in COLUMNS if (self.show_io or not c.io) and (self.show_host or not c.host)]
         x = 0
         self._offsets = []
         for c in self._columns:
@@ -234,13 +248,19 @@ class DomainTable(ScrollView, can_focus=True):
         return (self.show_inactive or d.state.active) and matches(d, self.filter_text)
 
     # -- applying frames -----------------------------------------------------------------------------------
-    def apply(self, frame: Frame) -> None:
-        """Bring the table to the frame. Unchanged rows cost nothing; changed cells alone are repainted."""
-        if frame.snapshot is None:
-            return
+    def apply(self, frame: FleetFrame) -> None:
+        """Bring the table to the frame. Unchanged rows cost nothing; changed cells alone are repainted.
+
+        A row whose domain, rates and host condition are the very objects of the last frame (another
+        host refreshed, not this one) is not even rendered again.
+        """
         keep = self.selected_key
+        old_domains, old_rates, old_stale = self._domains, self._rates, self._stale
         self._rates = frame.rates
-        wanted = {d.key: d for d in frame.snapshot.domains if self.shows(d)}
+        self._hosts = frame.owners
+        away = [h.frame is not None and not h.frame.connected for h in frame.hosts]
+        wanted = {d.key: d for d in frame.domains if self.shows(d)}
+        self._stale = {k: away[frame.owners.get(k, 0)] for k in wanted}
         self._domains = wanted
         structural = set(wanted) != set(self._cells)
         dirty: list[tuple[str, int]] = []
@@ -248,7 +268,15 @@ class DomainTable(ScrollView, can_focus=True):
             del self._cells[key]
             self._strips.pop(key, None)
         for key, d in wanted.items():
-            cells = cell_texts(d, self._rates.get(key), self.show_io)
+            rate = self._rates.get(key)
+            if (
+                key in self._cells
+                and old_domains.get(key) is d
+                and old_rates.get(key) is rate
+                and old_stale.get(key) == self._stale[key]
+            ):
+                continue
+            cells = cell_texts(d, rate, self.show_io, self.show_host, self._stale[key])
             old = self._cells.get(key)
             if old != cells:
                 self._cells[key] = cells
@@ -266,11 +294,14 @@ class DomainTable(ScrollView, can_focus=True):
 
     def _sorted_keys(self) -> list[str]:
         col = next(c for c in COLUMNS if c.key == self.sort_key)
-        return sorted(
+        order = sorted(
             self._domains,
             key=lambda k: (col.sort(self._domains[k], self._rates.get(k)), self._domains[k].name),
             reverse=self.sort_reverse,
         )
+        if self.group_by_host:  # a stable sort: each host's rows together, in the fleet's order, sorted within
+            order.sort(key=lambda k: self._hosts.get(k, 0))
+        return order
 
     def _refresh_cells(self, dirty: list[tuple[str, int]]) -> None:
         if not dirty:
@@ -299,7 +330,7 @@ class DomainTable(ScrollView, can_focus=True):
             self.sort_reverse = reverse if reverse is not None else numeric
         self._header = None
 
-    def rebuild(self, frame: Frame | None) -> None:
+    def rebuild(self, frame: FleetFrame | None) -> None:
         """After a change of filter, inactive toggle, sort or columns: rebuild the rows, keeping the selection."""
         keep = self.selected_key
         self._set_columns()
