@@ -1,8 +1,7 @@
 """Guest boot files for the labs, cached outside git: a Debian kernel and a busybox initramfs.
 
-The initramfs's init loops on the serial console: print a banner, run a shell (`exit` shows the
-banner again). Everything is
-rebuilt only when its inputs change.
+The initramfs's init loops on the console (ttyS0, or `lab_tty=hvc0` for Xen PV and PVH guests): print
+a banner, run a shell (`exit` shows the banner again). Everything is rebuilt only when its inputs change.
 """
 
 from __future__ import annotations
@@ -26,9 +25,11 @@ INIT = f"""#!/bin/busybox sh
 /bin/busybox mount -t devtmpfs dev /dev
 /bin/busybox --install -s /bin
 export PATH=/bin PS1='lab# '
+tty=ttyS0  # lab_tty=hvc0 on the kernel command line for Xen PV and PVH guests
+for arg in $(cat /proc/cmdline); do case "$arg" in lab_tty=*) tty=${{arg#lab_tty=}};; esac; done
 while true; do
-    echo "{BANNER}" > /dev/ttyS0
-    setsid sh -c 'exec sh -i </dev/ttyS0 >/dev/ttyS0 2>&1'
+    echo "{BANNER}" > /dev/$tty
+    setsid sh -c "exec sh -i </dev/$tty >/dev/$tty 2>&1"
 done
 """
 

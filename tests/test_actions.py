@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import os
 import pty
+import re
 import termios
 import threading
 
@@ -111,9 +112,32 @@ def test_ssh_session_without_display_gets_tunnel_hint() -> None:
     assert "exposed" in step.warning and step.url == "vnc://localhost:5903"
 
 
-def test_remote_uri_tunnels_via_its_host() -> None:
-    step = plan(dom(LOCAL), "qemu+ssh://admin@kvm7/system", {"DISPLAY": ":0", "USER": "me"}, which=lambda _: "/x")
-    assert isinstance(step, Hint) and "  ssh -N -L 5901:127.0.0.1:5901 me@kvm7" in step.lines
+def test_remote_uri_tunnels_via_its_host_as_the_uri_says() -> None:
+    uri = "qemu+ssh://admin@kvm7:2222/system?keyfile=/k/id%20x&no_tty=1"
+    step = plan(dom(LOCAL), uri, {"DISPLAY": ":0", "USER": "me"}, which=lambda _: None)
+    assert isinstance(step, Hint)
+    tunnel = next(line for line in step.lines if "ssh -N" in line)
+    # The local port is the guest's unless something here holds it already.
+    assert re.fullmatch(r"  ssh -N -p 2222 -i '/k/id x' -L \d+:127.0.0.1:5901 admin@kvm7", tunnel), tunnel
+    assert f"  virt-viewer -c '{uri}' g" in step.lines
+    # tcp/tls ports are libvirt's, not ssh's: not passed to ssh.
+    step = plan(dom(LOCAL), "xen+tcp://root@dom0:16509/system", {"DISPLAY": ":0"}, which=lambda _: None)
+    assert isinstance(step, Hint) and any(
+        re.search(r"ssh -N -L \d+:127.0.0.1:5901 root@dom0$", ln) for ln in step.lines
+    )
+
+
+def test_remote_uri_with_display_lets_virt_viewer_tunnel() -> None:
+    found = {"virt-viewer": "/usr/bin/virt-viewer"}
+    step = plan(dom(LOCAL), "qemu+ssh://admin@kvm7/system", {"DISPLAY": ":0"}, which=found.get)
+    assert isinstance(step, Launch)
+    assert step.argv == ("/usr/bin/virt-viewer", "--connect", "qemu+ssh://admin@kvm7/system", "--", "g")
+
+
+def test_exposed_server_on_a_remote_host_is_reached_directly() -> None:
+    found = {"vncviewer": "/usr/bin/vncviewer"}
+    step = plan(dom(Endpoint("vnc", "0.0.0.0", 5903)), "xen+ssh://root@dom0/system", {"DISPLAY": ":0"}, which=found.get)
+    assert isinstance(step, Launch) and step.argv == ("/usr/bin/vncviewer", "dom0::5903") and "exposed" in step.warning
 
 
 def test_unavailable_cases() -> None:

@@ -105,13 +105,20 @@ def domain_json(d: Domain) -> dict[str, Any]:
 
 
 def table(domains: Sequence[Domain]) -> str:
+    """xl list's columns plus Mode; a Host column first when the domains come from several hosts."""
     width = max([40, *(len(printable(d.name)) for d in domains)])
-    lines = [f"{'Name':<{width}} {'ID':>5} {'Mem':>6} {'VCPUs':>5} {'State':>8} {'Time(s)':>10}  Mode"]
+    hosts = len({d.source for d in domains}) > 1
+    hw = max([4, *(len(printable(d.host)) for d in domains)]) if hosts else 0
+    host_head = f"{'Host':<{hw}}  " if hosts else ""
+    lines = [f"{host_head}{'Name':<{width}} {'ID':>5} {'Mem':>6} {'VCPUs':>5} {'State':>8} {'Time(s)':>10}  Mode"]
     for d in domains:
         cpu = f"{d.cpu_time_ns / 1e9:10.1f}" if d.cpu_time_ns is not None else f"{'-':>10}"
         mode = d.mode.value + ("+PVdrv" if d.pv_drivers else "")
         did = str(d.id) if d.id is not None else "-"
-        lines.append(f"{printable(d.name):<{width}} {did:>5} {d.memory_mib:>6} {d.vcpus:>5} {d.flags:>8} {cpu}  {mode}")
+        host = f"{printable(d.host):<{hw}}  " if hosts else ""
+        lines.append(
+            f"{host}{printable(d.name):<{width}} {did:>5} {d.memory_mib:>6} {d.vcpus:>5} {d.flags:>8} {cpu}  {mode}"
+        )
     return "\n".join(lines)
 
 

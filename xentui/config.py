@@ -101,6 +101,13 @@ def _read(doc: dict[str, object], path: str) -> Config:
     return Config(tuple(specs), float(interval) if interval is not None else None, path)
 
 
+def short_uri(uri: str) -> str:
+    """A local URI as a short host name: qemu:///system → qemu:system, test:///srv/h.xml → test:h.xml."""
+    scheme, _, rest = uri.partition("://")
+    path = rest.split("?", 1)[0].strip("/")
+    return f"{scheme}:{os.path.basename(path) or path}" if path else scheme
+
+
 def resolve(connect: list[str], config: Config) -> list[HostSpec]:
     """The hosts to watch: each -c (a URI or a configured name), else every configured host.
 
@@ -118,7 +125,7 @@ def resolve(connect: list[str], config: Config) -> list[HostSpec]:
     names: list[str] = []
     out = []
     for spec in unique:
-        base = spec.name or uri_host(spec.uri) or spec.uri
+        base = spec.name or uri_host(spec.uri) or short_uri(spec.uri)
         name, n = base, 2
         while name in names:
             name, n = f"{base}#{n}", n + 1

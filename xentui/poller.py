@@ -33,6 +33,7 @@ class Frame:
     connected: bool = True
     error: str = ""
     error_kind: str = ""  # SourceError.kind of the last failure
+    reason: str = ""  # SourceError.reason: the error without the source's name
     retry_in: float = 0.0
     refresh_s: float = 0.0  # how long the last refresh took
 
@@ -99,7 +100,9 @@ class Poller:
         except SourceError as exc:
             delay = BACKOFF_S[min(self._failures, len(BACKOFF_S) - 1)]
             self._failures += 1
-            return Frame(self._last, {}, connected=False, error=str(exc), error_kind=exc.kind, retry_in=delay)
+            return Frame(
+                self._last, {}, connected=False, error=str(exc), error_kind=exc.kind, reason=exc.reason, retry_in=delay
+            )
         self._failures = 0
         rates = compute_rates(self._last, snap)
         self._last = snap

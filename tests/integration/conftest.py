@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import pytest
 
 from lab.artifacts import LabUnavailable
+from lab.fleet_lab import FleetLab
 from lab.qemu_lab import QemuLab
 
 
@@ -28,3 +29,22 @@ def lab() -> Iterator[QemuLab]:
         yield qemu_lab
     finally:
         qemu_lab.down()
+
+
+@pytest.fixture(scope="session")
+def fleet() -> Iterator[FleetLab]:
+    """Two more real libvirtds (test driver, TCP on 127.0.0.1) and an sshd in front of them."""
+    lab = FleetLab()
+    try:
+        lab.add_daemon("alpha", guests=3)
+        lab.add_daemon("beta", guests=4)
+        lab.start_sshd()
+    except (LabUnavailable, OSError) as exc:
+        lab.down()
+        if os.environ.get("CI"):
+            pytest.fail(f"the fleet lab could not start: {exc}")
+        pytest.skip(f"the fleet lab could not start: {exc}")
+    try:
+        yield lab
+    finally:
+        lab.down()

@@ -6,14 +6,16 @@ xtigervncviewer/vncviewer (`host::port`), remote-viewer (`vnc://host:port`), gvn
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import shlex
 import shutil
+import socket
 import subprocess
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 from xentui.model import Domain, Endpoint
 
@@ -63,6 +65,46 @@ def _remote_host(source_uri: str) -> str | None:
     return parts.hostname if "+" in parts.scheme or parts.hostname else None
 
 
+@dataclass(frozen=True, slots=True)
+class SshRoute:
+    """How to reach a libvirt host with ssh: from its URI (user, and for +ssh the port and keyfile)."""
+
+    host: str
+    user: str | None = None
+    port: int | None = None
+    keyfile: str | None = None
+
+    def options(self) -> list[str]:
+        return [*(["-p", str(self.port)] if self.port else []), *(["-i", self.keyfile] if self.keyfile else [])]
+
+    @property
+    def target(self) -> str:
+        return f"{self.user}@{self.host}" if self.user else self.host
+
+
+def ssh_route(source_uri: str) -> SshRoute | None:
+    try:
+        parts = urlsplit(source_uri)
+        port = parts.port
+    except ValueError:
+        return None
+    if not parts.hostname:
+        return None
+    over_ssh = parts.scheme.endswith("+ssh")  # +tcp/+tls ports are libvirt's, not ssh's
+    keyfile = parse_qs(parts.query).get("keyfile", [None])[0] if over_ssh else None
+    return SshRoute(parts.hostname, parts.username, port if over_ssh else None, keyfile)
+
+
+def free_local_port(preferred: int) -> int:
+    """`preferred` when nothing here listens on it (the usual case on a workstation), else a free one."""
+    with contextlib.closing(socket.socket()) as s:
+        try:
+            s.bind(("127.0.0.1", preferred))
+        except OSError:
+            s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
 def plan(
     domain: Domain,
     source_uri: str,
@@ -84,13 +126,20 @@ def plan(
         else ""
     )
     remote = _remote_host(source_uri)
-    connect_host = "127.0.0.1" if ep.exposed or ep.host in LOOPBACK else ep.host
+    loopback = ep.host in LOOPBACK
+    # Where a viewer here would connect: the remote host itself when its server listens on every interface.
+    connect_host = (remote or "127.0.0.1") if ep.exposed else ("127.0.0.1" if loopback else ep.host)
     over_ssh = bool(env.get("SSH_CONNECTION") or env.get("SSH_TTY"))
     has_display = bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
+    tunnel_target = "127.0.0.1" if ep.exposed or loopback else ep.host
     if over_ssh and not has_display:
-        return _hint(domain, ep, connect_host, remote, source_uri, env, warning)
-    if remote and connect_host in LOOPBACK:
-        return _hint(domain, ep, connect_host, remote, source_uri, env, warning)
+        return _hint(domain, ep, tunnel_target, remote, source_uri, env, warning)
+    if remote and loopback:
+        # Only the remote host can reach it. virt-viewer tunnels over the libvirt URI by itself.
+        found = which("virt-viewer")  # type: ignore[operator]
+        if has_display and found:
+            return Launch((str(found), "--connect", source_uri, "--", domain.name), ep, warning)
+        return _hint(domain, ep, tunnel_target, remote, source_uri, env, warning, workstation=True)
     if not has_display:
         return Unavailable("no graphical display here (DISPLAY is not set): run xentui on a desktop or over ssh -X")
     candidates = [env.get("VNCVIEWER"), configured, *VIEWERS]
@@ -109,29 +158,49 @@ def plan(
 
 
 def _hint(
-    domain: Domain, ep: Endpoint, target: str, remote: str | None, uri: str, env: Mapping[str, str], warning: str
+    domain: Domain,
+    ep: Endpoint,
+    target: str,
+    remote: str | None,
+    uri: str,
+    env: Mapping[str, str],
+    warning: str,
+    workstation: bool = False,
 ) -> Hint:
+    """The tunnel to run. `workstation`: xentui itself runs where the viewer will (a remote libvirt URI), so
+    the local port is one that is free here; else it is the guest's port, on the admin's machine."""
     ssh_conn = env.get("SSH_CONNECTION", "").split()
-    dom0 = remote or (ssh_conn[2] if len(ssh_conn) >= 3 else "DOM0")
-    user = env.get("USER") or getpass.getuser()
+    route = ssh_route(uri) if remote else None
+    if route is None:
+        route = SshRoute(
+            remote or (ssh_conn[2] if len(ssh_conn) >= 3 else "DOM0"), env.get("USER") or getpass.getuser()
+        )
     port = ep.port or 0
-    tunnel = f"ssh -N -L {port}:{target}:{port} {user}@{dom0}"
+    local = free_local_port(port) if workstation else port
+    tunnel = shlex.join(["ssh", "-N", *route.options(), "-L", f"{local}:{target}:{port}", route.target])
     scheme = "spice" if ep.kind == "spice" else "vnc"
-    viewer = f"remote-viewer {scheme}://localhost:{port}" if scheme == "spice" else f"vncviewer localhost::{port}"
+    viewer = f"remote-viewer {scheme}://localhost:{local}" if scheme == "spice" else f"vncviewer localhost::{local}"
+    where = "Here" if workstation else "On your workstation"
     lines = [
-        f"{ep.kind.upper()} of {domain.name}: {ep.address} on {dom0}",
-        "On your workstation, open the tunnel:",
+        f"{ep.kind.upper()} of {domain.name}: {ep.address} on {route.host}",
+        f"{where}, open the tunnel:",
         f"  {tunnel}",
         "then, in another terminal:",
         f"  {viewer}",
     ]
-    if uri and "://" in uri and not uri.startswith("test:") and _remote_host(uri) is None:
+    dom0 = route.host
+    user = route.user or env.get("USER") or getpass.getuser()
+    remote_uri = ""
+    if remote:
+        remote_uri = uri
+    elif uri and "://" in uri and not uri.startswith("test:"):
         remote_uri = uri.replace(":///", f"+ssh://{user}@{dom0}/", 1)
+    if remote_uri:
         lines += [
             "or, with virt-viewer (tunnels by itself):",
-            f"  virt-viewer -c {remote_uri} {shlex.quote(domain.name)}",
+            f"  virt-viewer -c {shlex.quote(remote_uri)} {shlex.quote(domain.name)}",
         ]
-    return Hint(tuple(lines), f"{tunnel} & sleep 2; {viewer}", f"{scheme}://localhost:{port}", warning)
+    return Hint(tuple(lines), f"{tunnel} & sleep 2; {viewer}", f"{scheme}://localhost:{local}", warning)
 
 
 def launch(action: Launch) -> None:

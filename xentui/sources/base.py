@@ -12,12 +12,14 @@ from xentui.model import Domain, Snapshot
 class SourceError(Exception):
     """A source could not be reached or did not answer; the message says which and why.
 
-    `kind` is "auth" when the host answered but refused our credentials, else "unreachable".
+    `kind` is "auth" when the host answered but refused our credentials, else "unreachable"; `reason` is
+    the message without the source's name, for places that name the source already.
     """
 
-    def __init__(self, message: str, kind: str = "unreachable") -> None:
+    def __init__(self, message: str, kind: str = "unreachable", reason: str = "") -> None:
         super().__init__(message)
         self.kind = kind
+        self.reason = reason or message
 
 
 class ActionError(Exception):

@@ -57,7 +57,9 @@ def ensure_event_loop() -> None:
 
 
 def _reason(exc: libvirt.libvirtError) -> str:
-    return str(exc.get_error_message() or exc).strip()
+    """libvirt's message on one line; ssh's "Permanently added … to the list of known hosts" notes dropped."""
+    lines = str(exc.get_error_message() or exc).replace("\r", "\n").split("\n")
+    return " ".join(ln.strip() for ln in lines if ln.strip() and "to the list of known hosts" not in ln)
 
 
 _AUTH_CODES = {
@@ -132,6 +134,7 @@ class LibvirtSource:
         self._stale: set[str] = set()  # UUIDs an event said changed: their XML is read again
         self._callback: Callable[[], None] | None = None
         self._lock = threading.Lock()
+        self._bulk = True  # until the driver says it has no getAllDomainStats
         self.calls = 0  # libvirt calls made by snapshots, for the benchmark
 
     # -- connection ------------------------------------------------------------------------------------------
@@ -142,7 +145,10 @@ class LibvirtSource:
         try:
             conn = libvirt.openReadOnly(self._open_uri) if self.read_only else libvirt.open(self._open_uri)
         except libvirt.libvirtError as exc:
-            raise SourceError(f"cannot connect to {self.uri}: {_reason(exc)}", error_kind(exc)) from None
+            why = _reason(exc)
+            raise SourceError(
+                f"cannot connect to {self.uri}: {why}", error_kind(exc), f"cannot connect: {why}"
+            ) from None
         if conn is None:
             raise SourceError(f"cannot connect to {self.uri}")
         try:
@@ -193,11 +199,10 @@ class LibvirtSource:
         with self._lock:
             conn = self._connect()
             try:
-                self.calls += 1
-                stats = conn.getAllDomainStats(_STATS, 0)
+                stats = self._stats(conn)
             except libvirt.libvirtError as exc:
                 self._drop()
-                raise SourceError(f"{self.uri}: {_reason(exc)}") from None
+                raise SourceError(f"{self.uri}: {_reason(exc)}", reason=_reason(exc)) from None
             self._read_changed_xml(stats)
             domains: list[Domain] = []
             seen: set[str] = set()
@@ -210,6 +215,33 @@ class LibvirtSource:
                 del self._cache[gone]
             assert self._host is not None
             return Snapshot(self._host, tuple(domains), time.monotonic())
+
+    def _stats(self, conn: Any) -> list[tuple[Any, dict[str, Any]]]:
+        """Every domain with its figures: one bulk call where the driver has it.
+
+        libvirt's xen (libxl) driver has no bulk stats: there it is a list and one virDomainGetInfo per
+        domain, the figures put in the bulk call's form. A domain that vanishes in between is left out.
+        """
+        if self._bulk:
+            self.calls += 1
+            try:
+                return list(conn.getAllDomainStats(_STATS, 0))
+            except libvirt.libvirtError as exc:
+                if exc.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
+                    raise
+                self._bulk = False
+        self.calls += 1
+        out = []
+        for dom in conn.listAllDomains(0):
+            self.calls += 1
+            try:
+                state, max_kib, cur_kib, vcpus, cpu_ns = dom.info()
+            except libvirt.libvirtError:
+                continue
+            st = {"state.state": state, "balloon.current": cur_kib, "balloon.maximum": max_kib}
+            st.update({"vcpu.current": vcpus, "cpu.time": cpu_ns})
+            out.append((dom, st))
+        return out
 
     def _drop(self) -> None:
         conn = self._conn

@@ -81,7 +81,7 @@ class XenTUI(App[int]):
 
     def compose(self) -> ComposeResult:
         yield SummaryBar(id="summary")
-        yield DomainTable(id="domains")
+        yield DomainTable(fleet=len(self.sources) > 1, id="domains")
         yield DetailPane(id="detail")
         yield Input(
             placeholder="filter: name, state (running, paused…) or mode (pv, hvm, pvh) — Enter keeps, Esc clears",
@@ -91,10 +91,7 @@ class XenTUI(App[int]):
 
     def on_mount(self) -> None:
         self.query_one(SummaryBar).show(self.fleet.frame, self.interval)
-        table = self.query_one(DomainTable)
-        table.show_host = len(self.sources) > 1
-        table.group_by_host = len(self.sources) > 1
-        table.focus()
+        self.query_one(DomainTable).focus()
         if self.notice:
             self.say(self.notice)
         self.fleet.start()

@@ -179,13 +179,14 @@ class DomainTable(ScrollView, can_focus=True):
             super().__init__()
             self.column = column
 
-    def __init__(self, **kwargs: Any) -> None:
+    def __init__(self, fleet: bool = False, **kwargs: Any) -> None:
+        """`fleet`: several hosts are watched, so there is a Host column and rows are grouped by host."""
         super().__init__(**kwargs)
         self.filter_text = ""
         self.show_inactive = True
         self.show_io = False
-        self.show_host = False
-        self.group_by_host = False
+        self.show_host = fleet
+        self.group_by_host = fleet
         self.sort_key = "id"
         self.sort_reverse = False
         self.cursor = 0

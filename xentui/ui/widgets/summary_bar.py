@@ -76,18 +76,18 @@ def totals(domains: Sequence[Domain], modes_too: bool = True) -> Text:
     return t
 
 
-def host_line(host: HostStatus) -> Text:
+def host_line(host: HostStatus, width: int) -> Text:
     """One host of a fleet: name, condition (with the retry delay and reason when away), its own totals."""
     t = Text(no_wrap=True, overflow="ellipsis")
-    t.append(f" {printable(host.name, 24)} ", style="bold reverse")
+    t.append(f" {printable(host.name, width).ljust(width)} ", style="bold reverse")
     cond = host.condition
-    snap = host.frame.snapshot if host.frame is not None else None
-    if snap is not None:
-        t.append(f" {printable(snap.host.hypervisor)}", style="bold")
-    t.append(f" {cond}", style=CONDITION_STYLE[cond])
     f = host.frame
+    snap = f.snapshot if f is not None else None
+    t.append(f" {cond}", style=CONDITION_STYLE[cond])
     if f is not None and not f.connected:
-        t.append(f", retrying in {f.retry_in:.0f} s: {printable(f.error, 70)}", style=CONDITION_STYLE[cond])
+        t.append(f", retrying in {f.retry_in:.0f} s: {printable(f.reason or f.error, 90)}", style=CONDITION_STYLE[cond])
+    elif snap is not None:
+        t.append(f"  {printable(snap.host.hypervisor)}", style="bold")
     if snap is not None:
         t.append_text(totals(snap.domains, modes_too=f is not None and f.connected))
     t.append(f"  {printable(host.label)}", style="bright_black")
@@ -103,9 +103,10 @@ def fleet_text(frame: FleetFrame, interval: float) -> Text:
     t.append("  read-only" if read_only else "  READ-WRITE", style="cyan" if read_only else "bold red")
     t.append(f"  every {interval:g}s\n")
     t.append_text(totals(frame.domains))
+    width = min(24, max(len(printable(h.name)) for h in frame.hosts))
     for host in frame.hosts:
         t.append("\n")
-        t.append_text(host_line(host))
+        t.append_text(host_line(host, width))
     return t
 
 

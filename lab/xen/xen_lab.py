@@ -1,0 +1,225 @@
+"""A real Xen 4.17 host under QEMU (software emulation), with a PV, a PVH and an HVM guest.
+
+    python -m lab.xen.xen_lab up      # build (cached) and boot; prints the ssh command and libvirt URI
+    python -m lab.xen.xen_lab down
+
+dom0 is Debian 12 in RAM (lab/xen/image.py). Its SSH port and libvirtd's TCP port are forwarded to
+127.0.0.1 on this machine by QEMU's user networking; the lab makes a throwaway SSH key for root.
+Facts that shaped it: `-cpu max` crashes dom0 at once, `qemu64,+svm,+npt` works and Xen then has
+HAP, so HVM and PVH guests run; dom0 answers `xl list` some 30 s after QEMU starts, and each guest
+takes about 10 s to start.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lab.artifacts import BANNER, LabUnavailable
+from lab.xen.image import LIBVIRTD_TCP_PORT, dom0_initramfs
+
+GUEST_DIR = "/var/lib/xentui-lab"
+BOOT = f'kernel = "{GUEST_DIR}/vmlinuz"\nramdisk = "{GUEST_DIR}/initrd.gz"\nvcpus = 1\non_poweroff = "destroy"\n'
+GUESTS = {
+    "pvguest": f'name = "pvguest"\ntype = "pv"\nmemory = 128\n{BOOT}extra = "console=hvc0 rdinit=/init lab_tty=hvc0"\n',
+    "pvhguest": f'name = "pvhguest"\ntype = "pvh"\nmemory = 128\n{BOOT}'
+    'extra = "console=hvc0 rdinit=/init lab_tty=hvc0"\n',
+    "hvmguest": f'name = "hvmguest"\ntype = "hvm"\nmemory = 256\n{BOOT}'
+    'extra = "console=ttyS0 rdinit=/init lab_tty=ttyS0"\nserial = "pty"\nvnc = 1\nvnclisten = "127.0.0.1"\n',
+}
+MODES = {"pvguest": "PV", "pvhguest": "PVH", "hvmguest": "HVM"}
+MEMORY_MIB = {"pvguest": 128, "pvhguest": 128, "hvmguest": 256}
+
+
+def _free_port() -> int:
+    with contextlib.closing(socket.socket()) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def check_machine() -> None:
+    for tool in ("qemu-system-x86_64", "ssh", "ssh-keygen", "cpio", "debootstrap"):
+        if shutil.which(tool) is None and not os.path.exists(f"/usr/sbin/{tool}"):
+            raise LabUnavailable(f"{tool} is not installed (run scripts/setup.sh)")
+    if os.geteuid() != 0:
+        raise LabUnavailable("building dom0's root (debootstrap, chroot) needs root")
+
+
+@dataclass
+class XenLab:
+    workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="xentui-xenlab-", dir="/tmp")))
+    ssh_port: int = 0
+    libvirt_port: int = 0
+    qemu_pid: int | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def key(self) -> Path:
+        return self.workdir / "id_ed25519"
+
+    @property
+    def serial_log(self) -> Path:
+        return self.workdir / "serial.log"
+
+    def ssh_argv(self, *command: str, tty: bool = False) -> list[str]:
+        """ssh to dom0 as root with the lab's key; `command` is run by dom0's shell."""
+        opts = ["-o", "StrictHostKeyChecking=no", "-o", "UserKnownHostsFile=/dev/null", "-o", "LogLevel=ERROR"]
+        return [
+            "ssh", "-i", str(self.key), "-p", str(self.ssh_port), *opts, "-o", "BatchMode=yes",
+            "-o", "ConnectTimeout=10", *(["-t"] if tty else []), "root@127.0.0.1", *command,
+        ]  # fmt: skip
+
+    def ssh(self, command: str, timeout: float = 120, check: bool = True) -> str:
+        done = subprocess.run(self.ssh_argv(command), capture_output=True, text=True, timeout=timeout, check=False)
+        if check and done.returncode != 0:
+            raise LabUnavailable(f"dom0: {command}: {done.stderr.strip() or done.stdout.strip()}")
+        return done.stdout
+
+    @property
+    def libvirt_uri(self) -> str:
+        """libvirt's xen driver in dom0, from this machine (TCP, no auth: the port is on 127.0.0.1 only)."""
+        return f"xen+tcp://127.0.0.1:{self.libvirt_port}/system"
+
+    @property
+    def ssh_uri(self) -> str:
+        return f"xen+ssh://root@127.0.0.1:{self.ssh_port}/system?keyfile={self.key}&no_verify=1"
+
+    # -- up and down -----------------------------------------------------------------------------------------
+    def up(self) -> None:
+        check_machine()
+        t0 = time.monotonic()
+        subprocess.run(
+            ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "xentui-xen-lab", "-f", str(self.key)], check=True
+        )
+        files = {f"{name}.cfg": cfg.encode() for name, cfg in GUESTS.items()}
+        xen, vmlinuz, initrd = dom0_initramfs(self.workdir, self.key.with_suffix(".pub").read_text(), files)
+        self.timings["image_s"] = time.monotonic() - t0
+        self.ssh_port, self.libvirt_port = _free_port(), _free_port()
+        t1 = time.monotonic()
+        self._boot(xen, vmlinuz, initrd)
+        self._wait_for_dom0()
+        self.timings["boot_s"] = time.monotonic() - t1
+        t2 = time.monotonic()
+        for name in GUESTS:
+            self.start_guest(name)
+        self.timings["guests_s"] = time.monotonic() - t2
+        self._wait_for_banner("pvguest")
+
+    def start_guest(self, name: str) -> None:
+        """Through libvirt's xen driver, from the xl config: xl, libvirt and xentui all see the guest then
+        (libvirt does not list domains that `xl create` started behind its back)."""
+        cfg, xml = f"{GUEST_DIR}/{name}.cfg", f"{GUEST_DIR}/{name}.xml"
+        self.ssh(
+            f"virsh -q -c xen:///system domxml-from-native xen-xl {cfg} > {xml} && "
+            f"virsh -q -c xen:///system define {xml} >/dev/null && virsh -q -c xen:///system start {name}",
+            timeout=240,
+        )
+
+    def _boot(self, xen: Path, vmlinuz: Path, initrd: Path) -> None:
+        fwd = (
+            f"hostfwd=tcp:127.0.0.1:{self.ssh_port}-:22,hostfwd=tcp:127.0.0.1:{self.libvirt_port}-:{LIBVIRTD_TCP_PORT}"
+        )
+        argv = [
+            "qemu-system-x86_64", "-machine", "q35", "-accel", "tcg,thread=multi",
+            "-cpu", "qemu64,+svm,+npt", "-m", "3584", "-smp", "2",
+            "-display", "none", "-monitor", "none", "-serial", f"file:{self.serial_log}",
+            "-kernel", str(xen),
+            "-append", "dom0_mem=2048M,max:2048M console=com1 com1=115200,8n1 noreboot",
+            "-initrd", f"{vmlinuz} console=hvc0 earlyprintk=xen rdinit=/init,{initrd}",
+            "-netdev", f"user,id=n0,{fwd}", "-device", "e1000,netdev=n0",
+            "-pidfile", str(self.workdir / "qemu.pid"), "-daemonize",
+        ]  # fmt: skip
+        done = subprocess.run(argv, capture_output=True, text=True, check=False)
+        if done.returncode != 0:
+            raise LabUnavailable(f"QEMU did not start: {done.stderr.strip()}")
+        self.qemu_pid = int((self.workdir / "qemu.pid").read_text())
+
+    def _wait_for_dom0(self, timeout: float = 240) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.qemu_pid is not None and not _alive(self.qemu_pid):
+                raise LabUnavailable(f"QEMU exited while Xen booted; serial log:\n{self._serial_tail()}")
+            probe = self.ssh_argv("xl list && virsh -c xen:///system list")
+            done = subprocess.run(probe, capture_output=True, text=True, check=False, timeout=60)
+            if done.returncode == 0 and done.stdout.count("Domain-0") == 2:
+                return
+            time.sleep(2)
+        raise LabUnavailable(
+            f"dom0 did not answer `xl list` and `virsh list` over SSH within {timeout:.0f} s; serial log:\n"
+            f"{self._serial_tail()}"
+        )
+
+    def _wait_for_banner(self, name: str, timeout: float = 120) -> None:
+        """A PV guest is up when its console log shows the initramfs's banner (xenconsoled keeps it)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if BANNER in self.ssh(f"cat /var/log/xen/console/guest-{name}.log 2>/dev/null || true"):
+                return
+            time.sleep(2)
+
+    def _serial_tail(self) -> str:
+        try:
+            return "\n".join(self.serial_log.read_text(errors="replace").splitlines()[-25:])
+        except OSError:
+            return "(none)"
+
+    def down(self) -> None:
+        pid = self.qemu_pid
+        if pid is None:
+            with contextlib.suppress(OSError, ValueError):
+                pid = int((self.workdir / "qemu.pid").read_text())
+        if pid is not None:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGTERM)
+            deadline = time.monotonic() + 10
+            while _alive(pid) and time.monotonic() < deadline:
+                time.sleep(0.1)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        shutil.rmtree(self.workdir, ignore_errors=True)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def main(argv: list[str]) -> int:
+    state = Path("/tmp/xentui-xenlab.dir")
+    if argv[:1] == ["up"]:
+        lab = XenLab()
+        try:
+            lab.up()
+        except LabUnavailable as exc:
+            lab.down()
+            print(f"xen lab: {exc}", file=sys.stderr)
+            return 1
+        state.write_text(f"{lab.workdir}\n{lab.ssh_port}\n{lab.libvirt_port}\n{lab.qemu_pid}\n")
+        print("dom0:   " + shlex.join(lab.ssh_argv()))
+        print(f"libvirt: xentui -c {lab.libvirt_uri}")
+        print("timings: " + ", ".join(f"{k} {v:.0f}" for k, v in lab.timings.items()))
+        return 0
+    if argv[:1] == ["down"] and state.exists():
+        workdir, ssh_port, libvirt_port, pid = state.read_text().split()
+        XenLab(Path(workdir), int(ssh_port), int(libvirt_port), int(pid)).down()
+        state.unlink()
+        return 0
+    print("usage: python -m lab.xen.xen_lab up|down", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
