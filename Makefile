@@ -34,7 +34,7 @@ soak: setup
 	@PYTHONPATH=. $(BIN)/python -m bench.soak
 
 screenshots: setup
-	@$(BIN)/python scripts/screenshots.py
+	@PYTHONPATH=. $(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

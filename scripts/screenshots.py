@@ -7,9 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
+from bench.hosts import host_xml
+from xentui.sources.base import Source
 from xentui.sources.demo import DemoSource
+from xentui.sources.libvirt_source import LibvirtSource
 from xentui.ui.app import XenTUI
 from xentui.ui.widgets.domain_table import DomainTable
 
@@ -23,11 +27,24 @@ async def select(app: XenTUI, pilot, name: str) -> None:  # type: ignore[no-unty
     await pilot.pause(0.1)
 
 
-async def shoot(name: str, steps) -> None:  # type: ignore[no-untyped-def]
-    app = XenTUI(DemoSource(), interval=0.5)
+def fleet_sources(tmp: Path) -> list[Source]:
+    """Three demo hosts and one that cannot be reached: the fleet view as an admin with four dom0s sees it."""
+    second, third = tmp / "dom0-b.xml", tmp / "dom0-c.xml"
+    second.write_text(host_xml(7))
+    third.write_text(host_xml(4))
+    return [
+        DemoSource(name="dom0-a"),
+        DemoSource(host_xml=str(second), name="dom0-b"),
+        DemoSource(host_xml=str(third), name="dom0-c"),
+        LibvirtSource("xen+tcp://127.0.0.1:1/system", name="dom0-d"),
+    ]
+
+
+async def shoot(name: str, steps, sources: list[Source] | None = None, rows: int = 13) -> None:  # type: ignore[no-untyped-def]
+    app = XenTUI(sources or DemoSource(), interval=0.5)
     async with app.run_test(size=SIZE, notifications=True) as pilot:
-        for _ in range(100):
-            if app.query_one(DomainTable).row_count >= 13:
+        for _ in range(200):
+            if app.query_one(DomainTable).row_count >= rows:
                 break
             await pilot.pause(0.05)
         await pilot.pause(1.2)  # two frames: CPU% filled in
@@ -78,6 +95,9 @@ async def main() -> None:
     for name, steps in shots:
         await shoot(name, steps)
         print(f"screenshots/{name}.svg")
+    with tempfile.TemporaryDirectory() as tmp:
+        await shoot("fleet", table, fleet_sources(Path(tmp)), rows=24)
+        print("screenshots/fleet.svg")
     if shutil.which("rsvg-convert"):
         for svg in OUT.glob("*.svg"):
             subprocess.run(["rsvg-convert", "-o", str(svg.with_suffix(".png")), str(svg)], check=False)

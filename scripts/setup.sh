@@ -19,6 +19,12 @@ if [ "${XENTUI_LAB:-1}" = 1 ]; then
     command -v tmux >/dev/null || need+=(tmux)
     [ -x /bin/busybox ] || need+=(busybox-static)
     command -v cpio >/dev/null || need+=(cpio)
+    # The fleet lab (an sshd in front of the daemons; libvirt's ssh transport runs nc) and the Xen lab
+    # (dom0's root is made with debootstrap; the tests reach dom0 with ssh).
+    command -v ssh >/dev/null || need+=(openssh-client)
+    [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+    command -v nc >/dev/null || need+=(netcat-openbsd)
+    command -v debootstrap >/dev/null || [ -x /usr/sbin/debootstrap ] || need+=(debootstrap)
 fi
 if [ ${#need[@]} -gt 0 ]; then
     echo "setup: installing ${need[*]}" >&2

@@ -19,16 +19,24 @@ def fixtures() -> Path:
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:
     """Say plainly whether the real-hypervisor tests ran, so a CI log shows it."""
-    counts = {}
-    for outcome in ("passed", "failed", "skipped", "error"):
-        counts[outcome] = sum(
-            1
-            for r in terminalreporter.stats.get(outcome, [])
-            if getattr(r, "when", "call") == "call" or outcome == "skipped"
-            if "lab" in getattr(r, "keywords", {})
-        )
-    if any(counts.values()):
-        terminalreporter.write_line(
-            f"real libvirt lab (QEMU guests under a private libvirtd): {counts['passed']} tests passed, "
-            f"{counts['failed']} failing, {counts['skipped']} skipped"
-        )
+
+    def count(marker: str) -> dict[str, int]:
+        return {
+            outcome: sum(
+                1
+                for r in terminalreporter.stats.get(outcome, [])
+                if getattr(r, "when", "call") == "call" or outcome == "skipped"
+                if marker in getattr(r, "keywords", {})
+            )
+            for outcome in ("passed", "failed", "skipped", "error")
+        }
+
+    for marker, what in (
+        ("lab", "real hypervisor labs (QEMU guests under private libvirtds, the fleet's daemons, Xen)"),
+        ("xen", "of which the real Xen 4.17 lab (dom0 over SSH, xl and libvirt's xen driver)"),
+    ):
+        c = count(marker)
+        if any(c.values()):
+            terminalreporter.write_line(
+                f"{what}: {c['passed']} tests passed, {c['failed'] + c['error']} failing, {c['skipped']} skipped"
+            )

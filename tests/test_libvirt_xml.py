@@ -64,3 +64,34 @@ def test_errors_and_hostile_xml(text: str, expected: str | None) -> None:
     with pytest.raises(ParseError) as err:
         parse_domain_xml(text, "d.xml")
     assert expected in err.value.expected
+
+
+@pytest.mark.parametrize(
+    ("guest", "name", "domid", "mode", "mib", "console", "vnc"),
+    [("pv", "pvguest", 1, Mode.PV, 128, True, None), ("pvh", "pvhguest", 2, Mode.PVH, 128, True, None),
+     ("hvm", "hvmguest", 3, Mode.HVM, 256, True, ("127.0.0.1", 5900)),
+     ("dom0", "Domain-0", 0, Mode.PV, 2048, False, None)],
+)  # fmt: skip
+def test_real_xen_417_dumpxml(
+    guest: str, name: str, domid: int, mode: Mode, mib: int, console: bool, vnc: tuple[str, int] | None
+) -> None:
+    """`virsh -c xen:///system dumpxml` of the real Xen lab's guests (libvirt 9.0's xen driver)."""
+    (d,) = parse_domain_xml(read_fixture(f"xen-4.17-virsh-dumpxml-{guest}.xml"), f"{guest}.xml").domains
+    assert (d.name, d.id, d.mode, d.memory_mib, d.vcpus, d.hypervisor) == (
+        name,
+        domid,
+        mode,
+        mib,
+        1 if domid else 2,
+        "xen",
+    )
+    assert d.has_console is console
+    assert (d.vnc.host, d.vnc.port) == vnc if vnc else d.vnc is None  # type: ignore[union-attr]
+    decisive = [n for n in _walk(d.config.tree) if n.decisive]  # type: ignore[union-attr]
+    assert decisive, "the fields that decide the mode are marked"
+
+
+def _walk(node):  # type: ignore[no-untyped-def]
+    yield node
+    for child in node.children:
+        yield from _walk(child)

@@ -107,7 +107,7 @@ def domain_json(d: Domain) -> dict[str, Any]:
 def table(domains: Sequence[Domain]) -> str:
     """xl list's columns plus Mode; a Host column first when the domains come from several hosts."""
     width = max([40, *(len(printable(d.name)) for d in domains)])
-    hosts = len({d.source for d in domains}) > 1
+    hosts = len({d.host for d in domains}) > 1
     hw = max([4, *(len(printable(d.host)) for d in domains)]) if hosts else 0
     host_head = f"{'Host':<{hw}}  " if hosts else ""
     lines = [f"{host_head}{'Name':<{width}} {'ID':>5} {'Mem':>6} {'VCPUs':>5} {'State':>8} {'Time(s)':>10}  Mode"]

@@ -35,14 +35,20 @@ def demo_uri(host_xml: str | None = None) -> str:
 
 
 class DemoSource:
-    """`host_xml`: another node XML in the same form (the benchmark uses hosts of 100 and 1000 guests)."""
+    """`host_xml`: another node XML in the same form (the benchmark uses hosts of 100 and 1000 guests);
+    `name`: the host's name (several demo hosts make a demo fleet)."""
 
     def __init__(
-        self, read_only: bool = True, clock: Callable[[], float] = time.monotonic, host_xml: str | None = None
+        self,
+        read_only: bool = True,
+        clock: Callable[[], float] = time.monotonic,
+        host_xml: str | None = None,
+        name: str = DEMO_HOSTNAME,
     ) -> None:
         # The in-process test driver is private to us: open it read-write so the demo can move.
         self._lv = LibvirtSource(demo_uri(host_xml), read_only=False, demo=True)
         self.label = "demo (libvirt test driver)"
+        self.host_name = name
         self.read_only = read_only
         self._clock = clock
         self._t0 = clock()
@@ -59,7 +65,7 @@ class DemoSource:
             snap = self._lv.snapshot()
         now = self._clock() - self._t0
         host = HostInfo(
-            hostname=DEMO_HOSTNAME,
+            hostname=self.host_name,
             source=self.label,
             hypervisor="Xen 4.17 (simulated)",
             read_only=self.read_only,
@@ -82,7 +88,7 @@ class DemoSource:
             t = 86_400 + (now if d.state.value in ("running", "blocked") else 0.0)
             phase = (sum(map(ord, d.name)) % 17) / 3
             cpu = int(1e9 * d.max_vcpus * load * (t - 2.1 * math.cos(t / 7 + phase)))
-        return replace(d, id=domid, host=DEMO_HOSTNAME, cpu_time_ns=cpu, config=self._renumbered(d, domid))
+        return replace(d, id=domid, host=self.host_name, cpu_time_ns=cpu, config=self._renumbered(d, domid))
 
     def _renumbered(self, d: Domain, domid: int | None) -> DomainConfig | None:
         """The config as Xen would show it: the test driver's id attribute, one higher, put right."""

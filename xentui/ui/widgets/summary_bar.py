@@ -99,6 +99,8 @@ def fleet_text(frame: FleetFrame, interval: float) -> Text:
     conditions = Counter(h.condition for h in frame.hosts)
     t.append(f" {len(frame.hosts)} hosts ", style="bold reverse")
     t.append("  " + ", ".join(f"{n} {c}" for c, n in conditions.items()), style="bold")
+    if any(h.frame is not None and h.frame.snapshot is not None and h.frame.snapshot.host.demo for h in frame.hosts):
+        t.append("  DEMO DATA", style="bold black on yellow")
     read_only = all(h.read_only for h in frame.hosts)
     t.append("  read-only" if read_only else "  READ-WRITE", style="cyan" if read_only else "bold red")
     t.append(f"  every {interval:g}s\n")

@@ -1,0 +1,252 @@
+"""Several hosts: the hosts file, host names, the combined frame, the table's host grouping and its cost."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import libvirt
+import pytest
+
+from xentui import config
+from xentui.config import ConfigError, HostSpec
+from xentui.fleet import Fleet, FleetFrame, HostStatus
+from xentui.model import HostInfo, Mode, Snapshot, State
+from xentui.poller import Frame
+from xentui.sources.base import SourceError
+from xentui.sources.demo import host_xml_path
+from xentui.sources.libvirt_source import LibvirtSource, batch_uri, error_kind, uri_host
+from xentui.ui.app import XenTUI
+from xentui.ui.widgets import domain_table
+from xentui.ui.widgets.domain_table import DomainTable
+
+DEMO = f"test://{host_xml_path()}"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text)
+    return path
+
+
+def test_config_hosts_and_interval(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        'interval = 2\n[hosts.dom0-a]\nuri = "xen+ssh://root@dom0-a/system"\n\n[hosts."kvm 7"]\nuri = "qemu:///system"\n',
+    )
+    cfg = config.load(path)
+    assert cfg.interval == 2.0
+    assert cfg.hosts == (HostSpec("xen+ssh://root@dom0-a/system", "dom0-a"), HostSpec("qemu:///system", "kvm 7"))
+    assert config.load(tmp_path / "absent.toml") == config.Config()  # no file, no hosts: not an error
+    with pytest.raises(ConfigError, match="no such file"):
+        config.load(tmp_path / "absent.toml", required=True)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[hosts.a]\nuri = \n", r"config\.toml:2:7: "),
+        ("[hosts.a]\nurl = 'x'\n", r"hosts\.a: unknown setting 'url'"),
+        ("[hosts.a]\nuri = 'nothing'\n", r"hosts\.a: uri must be a libvirt URI"),
+        ("hosts = 3\n", r"hosts must be tables"),
+        ("interval = -1\n", r"interval must be a positive number"),
+        ("colour = 'red'\n", r"unknown setting 'colour'"),
+        ("\xff\xfe", r"not UTF-8"),
+    ],
+)
+def test_bad_config_names_file_and_place(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_bytes(text.encode("latin-1"))
+    with pytest.raises(ConfigError, match=message):
+        config.load(path)
+
+
+def test_resolve_names_hosts_distinctly() -> None:
+    cfg = config.Config((HostSpec("xen+ssh://root@a/system", "a"),))
+    assert config.resolve([], cfg) == [HostSpec("xen+ssh://root@a/system", "a")]
+    assert config.resolve(["qemu:///system"], cfg) == [HostSpec("qemu:///system")]  # one host: libvirt names it
+    got = config.resolve(["a", "qemu+ssh://kvm7/system", "qemu+tcp://kvm7:16510/system", "qemu:///system", "a"], cfg)
+    assert [s.name for s in got] == ["a", "kvm7", "kvm7:16510", "qemu:system"]
+    twice = config.resolve(["test:///default", "test+tcp://h/default", "test+ssh://h/default"], config.Config())
+    assert [s.name for s in twice] == ["test:default", "h", "h#2"]
+
+
+def test_uri_helpers() -> None:
+    assert uri_host("qemu+ssh://root@kvm7:2222/system") == "kvm7:2222" and uri_host("xen:///system") == ""
+    assert batch_uri("qemu+ssh://kvm7/system") == "qemu+ssh://kvm7/system?no_tty=1"
+    assert batch_uri("qemu+ssh://kvm7/system?keyfile=k") == "qemu+ssh://kvm7/system?keyfile=k&no_tty=1"
+    assert batch_uri("qemu+tcp://kvm7/system") == "qemu+tcp://kvm7/system"
+    denied = libvirt.libvirtError("x")
+    denied.err = (libvirt.VIR_ERR_SYSTEM_ERROR, 0, "root@h: Permission denied (publickey).", 2, "", "", "", 0, 0)
+    refused = libvirt.libvirtError("x")
+    refused.err = (libvirt.VIR_ERR_SYSTEM_ERROR, 0, "unable to connect: Connection refused", 2, "", "", "", 0, 0)
+    assert (error_kind(denied), error_kind(refused)) == ("auth", "unreachable")
+
+
+def test_cli_list_several_hosts_has_host_column_and_bad_config_is_exit_2(tmp_path: Path) -> None:
+    run = [sys.executable, "-m", "xentui", "list", "-c", "test:///default", "-c", DEMO]
+    out = subprocess.run(run, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines()[0].startswith("Host ")
+    assert any(ln.startswith("test:host.xml") and "web-01" in ln for ln in out.stdout.splitlines())
+    bad = write(tmp_path, "[hosts.a\n")
+    out = subprocess.run(
+        [sys.executable, "-m", "xentui", "--config", str(bad), "list"], capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 2 and out.stderr.startswith(f"xentui: error: {bad}:1:") and out.stderr.count("\n") == 1
+
+
+def _frame(host: str, source: str, names: list[str], connected: bool = True) -> Frame:
+    from xentui.model import Domain
+
+    domains = tuple(
+        Domain(n, i + 1, f"{source}-{n}", State.RUNNING, 1024, 1024, 1, 1, Mode.PV, host=host, source=source)
+        for i, n in enumerate(names)
+    )
+    snap = Snapshot(HostInfo(host, source), domains, 1.0)
+    return Frame(snap) if connected else Frame(snap, connected=False, error="gone", reason="gone", retry_in=8)
+
+
+def test_fleet_frame_conditions_and_owners() -> None:
+    a = HostStatus("a", "test+tcp://a/default", frame=_frame("a", "A", ["x", "y"]))
+    b = HostStatus("b", "test+tcp://b/default", frame=_frame("b", "B", ["x"], connected=False))
+    c = HostStatus("c", "test+tcp://c/default")
+    auth = HostStatus("d", "d", frame=Frame(None, connected=False, error_kind="auth"))
+    gone = HostStatus("e", "e", frame=Frame(None, connected=False))
+    frame = FleetFrame.combine((a, b, c, auth, gone))
+    assert [h.condition for h in frame.hosts] == [
+        "connected",
+        "disconnected",
+        "connecting",
+        "auth failed",
+        "unreachable",
+    ]
+    assert [d.name for d in frame.domains] == ["x", "y", "x"]  # the same name on two hosts: two rows
+    assert [frame.host_index(d) for d in frame.domains] == [0, 0, 1] and not frame.connected
+
+
+async def test_table_groups_by_host_and_renders_only_the_host_that_changed(monkeypatch: pytest.MonkeyPatch) -> None:
+    rendered: list[str] = []
+    real = domain_table.cell_texts
+
+    def counting(d: Any, *args: Any, **kwargs: Any) -> Any:
+        rendered.append(d.name)
+        return real(d, *args, **kwargs)
+
+    monkeypatch.setattr(domain_table, "cell_texts", counting)
+    app = XenTUI([LibvirtSource("test:///default"), LibvirtSource(DEMO)], interval=3600)
+    monkeypatch.setattr(app.fleet, "start", lambda: None)  # frames come from this test alone
+    async with app.run_test(size=(160, 40)) as pilot:
+        table = app.query_one(DomainTable)
+        a = HostStatus("a", "A", frame=_frame("alpha", "A", ["zeta", "beta"]))
+        b = HostStatus("b", "B", frame=_frame("bravo", "B", ["alpha", "omega"]))
+        app.apply_frame(FleetFrame.combine((a, b)))
+        await pilot.pause()
+        # Grouped by host in the fleet's order, sorted (by ID) within each host.
+        assert [table.cells(k)[1].plain for k in table.keys_in_order()] == ["zeta", "beta", "alpha", "omega"]
+        assert table.cells(table.keys_in_order()[0])[0].plain == "alpha"  # the Host column
+        rendered.clear()
+        b2 = HostStatus("b", "B", frame=_frame("bravo", "B", ["alpha", "omega"]))  # b refreshed, a did not
+        app.apply_frame(FleetFrame.combine((a, b2)))
+        assert sorted(rendered) == ["alpha", "omega"]
+        # b goes away: its rows stay, dimmed; a's rows are untouched.
+        rendered.clear()
+        app.apply_frame(FleetFrame.combine((a, HostStatus("b", "B", frame=_frame("bravo", "B", ["alpha"], False)))))
+        assert rendered == ["alpha"]
+        dim = table.cells(table.keys_in_order()[2])
+        assert all(any("dim" in str(s.style) for s in c.spans) for c in dim if c.plain)
+        await pilot.press("g")  # ungrouped: one order across hosts
+        assert [table.cells(k)[1].plain for k in table.keys_in_order()] == ["alpha", "zeta", "beta"]
+
+
+class _NoBulk:
+    """A libvirt connection of a driver without getAllDomainStats (libvirt's xen driver)."""
+
+    class Dom:
+        def __init__(self, name: str, domid: int, info: list[int]) -> None:
+            self._name, self._id, self._info = name, domid, info
+
+        def name(self) -> str:
+            return self._name
+
+        def ID(self) -> int:
+            return self._id
+
+        def UUIDString(self) -> str:
+            return f"00000000-0000-0000-0000-00000000000{self._id}"
+
+        def info(self) -> list[int]:
+            if self._name == "vanished":
+                raise libvirt.libvirtError("Domain not found")
+            return self._info
+
+        def XMLDesc(self, _flags: int) -> str:
+            return (
+                f"<domain type='xen'><name>{self._name}</name><uuid>{self.UUIDString()}</uuid>"
+                "<memory>262144</memory><vcpu>2</vcpu>"
+                "<os><type machine='xenpvh'>xenpvh</type></os></domain>"
+            )
+
+    def getAllDomainStats(self, *_a: Any) -> Any:
+        err = libvirt.libvirtError("this function is not supported by the connection driver")
+        err.err = (libvirt.VIR_ERR_NO_SUPPORT, 0, "not supported", 2, "", "", "", 0, 0)
+        raise err
+
+    def listAllDomains(self, _flags: int) -> list[Any]:
+        return [self.Dom("pvh1", 1, [1, 262144, 131072, 2, 5_000_000_000]), self.Dom("vanished", 2, [])]
+
+
+def test_driver_without_bulk_stats_is_read_domain_by_domain() -> None:
+    src = LibvirtSource("xen:///system")
+    src._conn = _NoBulk()
+    src._host = HostInfo("dom0", "xen:///system")
+    snap = src.snapshot()
+    (d,) = snap.domains
+    assert (d.name, d.state, d.mode, d.memory_mib, d.max_memory_mib, d.vcpus, d.cpu_time_ns) == (
+        "pvh1", State.RUNNING, Mode.PVH, 128, 256, 2, 5_000_000_000
+    )  # fmt: skip
+    assert src._bulk is False
+    calls = src.calls
+    src.snapshot()
+    assert src.calls - calls == 3  # the list and one info per domain; XML not read again
+
+
+def test_fleet_polls_each_host_on_its_own() -> None:
+    class Slow:
+        label, read_only = "slow", True
+
+        def __init__(self) -> None:
+            import threading
+
+            self.release = threading.Event()
+
+        def snapshot(self) -> Snapshot:
+            self.release.wait(10)
+            raise SourceError("too slow")
+
+        def set_change_callback(self, cb: Any) -> None: ...
+        def console(self, d: Any) -> Any: ...
+        def lifecycle(self, d: Any, a: str) -> None: ...
+        def close(self) -> None: ...
+
+    import threading
+
+    got = threading.Event()
+    frames: list[FleetFrame] = []
+
+    def on_frame(f: FleetFrame) -> None:
+        frames.append(f)
+        got.set()
+
+    slow = Slow()
+    fleet = Fleet([slow, LibvirtSource("test:///default")], on_frame, interval=0.2)
+    fleet.start()
+    try:
+        assert got.wait(10), "the fast host's frame did not come while the slow one hung"
+        assert frames[0].hosts[0].condition == "connecting" and frames[0].hosts[1].condition == "connected"
+    finally:
+        slow.release.set()
+        fleet.stop()
+        fleet.join()
