@@ -26,9 +26,10 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
-from bench.hosts import write_host
+from bench.hosts import host_xml, write_host
 from bench.latency_proxy import LatencyProxy
 from bench.pty_run import PtyProcess, rss_mb
+from lab.procs import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
 PY = sys.executable
@@ -42,10 +43,11 @@ class Settings:
     window_s: float
     soak_s: float
     sizes: tuple[int, int]
+    fleet: tuple[int, int]  # hosts, domains each
 
 
-FULL = Settings(runs=3, warmup_s=8, window_s=30, soak_s=600, sizes=(100, 1000))
-QUICK = Settings(runs=1, warmup_s=2, window_s=2, soak_s=2, sizes=(10, 50))
+FULL = Settings(runs=3, warmup_s=8, window_s=30, soak_s=600, sizes=(100, 1000), fleet=(10, 100))
+QUICK = Settings(runs=1, warmup_s=2, window_s=2, soak_s=2, sizes=(10, 50), fleet=(2, 10))
 
 
 @dataclass
@@ -127,12 +129,6 @@ def memory(host: Path, n: int, s: Settings) -> tuple[float, float]:
     return end, (end - start) / start * 100
 
 
-def free_port() -> int:
-    with contextlib.closing(socket.socket()) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def slow_link(host: Path, delay_s: float = 0.05) -> tuple[float, float, float]:
     """Refresh time in round trips through libvirtd over TCP with `delay_s` added each way.
 
@@ -183,6 +179,58 @@ def slow_link(host: Path, delay_s: float = 0.05) -> tuple[float, float, float]:
         daemon.terminate()
         daemon.wait(10)
         shutil.rmtree(work, ignore_errors=True)
+
+
+def fleet(s: Settings) -> list[Row]:
+    """N real libvirtds on 127.0.0.1 (test driver over TCP), each with D domains, watched at once."""
+    from lab.artifacts import LabUnavailable
+    from lab.fleet_lab import FleetLab
+    from xentui.sources.libvirt_source import LibvirtSource
+
+    n_hosts, per_host = s.fleet
+    total = n_hosts * per_host
+    lab = FleetLab()
+    try:
+        try:
+            uris = []
+            for i in range(n_hosts):
+                uris.append(lab.add_daemon(f"host{i:02d}", node=host_xml(per_host)).uri)
+        except (LabUnavailable, OSError) as exc:
+            return [Row("fleet", f"cannot start {n_hosts} libvirtds: {exc}", 0, "", "", None)]
+        argv = [XENTUI, "--interval", "1"] + [a for u in uris for a in ("-c", u)]
+        marker = f"{total} domains:"
+        runs = [steady(PtyProcess(argv, marker=marker.encode()), s) for _ in range(s.runs)]
+        cpu = statistics.median(r[0] for r in runs)
+        out_bps = statistics.median(r[1] for r in runs)
+
+        def once() -> float:
+            with running(PtyProcess(argv, marker=marker.encode())) as p:
+                return p.wait_first_frame()
+
+        ff = median_of(s.runs, once)
+        sources = [LibvirtSource(u) for u in uris]
+        for src in sources:
+            src.snapshot()
+        before = sum(src.calls for src in sources)
+        t0 = time.monotonic()
+        for src in sources:
+            src.snapshot()
+        refresh = time.monotonic() - t0
+        calls = sum(src.calls for src in sources) - before
+        for src in sources:
+            src.close()
+    finally:
+        lab.down()
+    work = f"{n_hosts} hosts x {per_host} domains, libvirtd over TCP each"
+    return [
+        Row("fleet: steady CPU, % of one core", work, cpu, "%", "≤ 8 % (as 1000 domains on one host)", cpu <= 8),
+        Row("fleet: terminal output", work, out_bps / 1024, "KB/s", "≤ 3 KB/s per 100 shown", None),
+        Row("fleet: time to first complete frame", work, ff, "s", "≤ 2.0 s", ff <= 2.0),
+        Row(
+            "fleet: libvirt calls per refresh", work, calls, "calls", "one per host", calls == n_hosts,
+            f"all {n_hosts} hosts refreshed one after another in {refresh * 1000:.0f} ms",
+        ),
+    ]  # fmt: skip
 
 
 def versions() -> str:
@@ -255,6 +303,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     except RuntimeError as exc:
         rows.append(Row("refresh over a slow link", str(exc), 0, "", "≤ 3", None))
+    rows += fleet(s)
     mem_end, growth = memory(h_large, large, s)
     rows.append(
         Row(

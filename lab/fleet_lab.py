@@ -12,7 +12,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import tempfile
@@ -21,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.artifacts import CACHE, LabUnavailable
+from lab.procs import free_port, stop_pid
 
 UNSHARE = (
     "mount -t tmpfs tmpfs /run/libvirt && mount -t tmpfs tmpfs /var/lib/libvirt && "
@@ -28,32 +28,10 @@ UNSHARE = (
 )
 
 
-def free_port() -> int:
-    with contextlib.closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _port_open(port: int) -> bool:
     with contextlib.closing(socket.socket()) as s:
         s.settimeout(0.5)
         return s.connect_ex(("127.0.0.1", port)) == 0
-
-
-def _stop(pid: int | None, timeout: float = 10) -> None:
-    if pid is None:
-        return
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.05)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
 
 
 def node_xml(host: str, guests: int) -> str:
@@ -96,12 +74,13 @@ class FleetLab:
     sshd_port: int = 0
     _sshd: subprocess.Popen[bytes] | None = None
 
-    def add_daemon(self, name: str, guests: int = 3) -> Daemon:
+    def add_daemon(self, name: str, guests: int = 3, node: str | None = None) -> Daemon:
+        """A daemon serving `node` (a test-driver node XML), else `guests` small guests named after it."""
         directory = self.workdir / name
         directory.mkdir()
-        node = directory / "host.xml"
-        node.write_text(node_xml(name, guests))
-        daemon = Daemon(name, directory, free_port(), node)
+        path = directory / "host.xml"
+        path.write_text(node or node_xml(name, guests))
+        daemon = Daemon(name, directory, free_port(), path)
         self.daemons.append(daemon)
         self.start(daemon)
         return daemon
@@ -133,7 +112,7 @@ class FleetLab:
         d.pid = int(pidfile.read_text().strip())
 
     def stop(self, d: Daemon) -> None:
-        _stop(d.pid)
+        stop_pid(d.pid)
         d.pid = None
 
     # -- ssh -------------------------------------------------------------------------------------------------

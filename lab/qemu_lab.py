@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -29,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.artifacts import BANNER, LabUnavailable, initramfs, kernel
+from lab.procs import stop_pid
 
 PREFIX = "xentui-lab-"
 GUESTS = ("run", "paused", "off")
@@ -139,20 +139,7 @@ class QemuLab:
             return None
 
     def stop_daemon(self) -> None:
-        pid = self.daemon_pid()
-        if pid is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 15
-        while time.monotonic() < deadline:
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.05)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        stop_pid(self.daemon_pid(), timeout=15)
 
     def _ensure_virtlogd(self) -> None:
         if _socket_alive(VIRTLOGD_SOCK):

@@ -25,6 +25,8 @@ def test_bench_quick_run_measures_everything() -> None:
         "refresh over a slow link",
         "resident memory",
         "idle Textual app",
+        "fleet: steady CPU",
+        "fleet: libvirt calls per refresh",
     ):
         assert figure in out
     assert "Traceback" not in done.stderr

@@ -16,8 +16,6 @@ import contextlib
 import os
 import shlex
 import shutil
-import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from lab.artifacts import BANNER, LabUnavailable
+from lab.procs import alive, free_port, stop_pid
 from lab.xen.image import LIBVIRTD_TCP_PORT, dom0_initramfs
 
 GUEST_DIR = "/var/lib/xentui-lab"
@@ -39,12 +38,6 @@ GUESTS = {
 }
 MODES = {"pvguest": "PV", "pvhguest": "PVH", "hvmguest": "HVM"}
 MEMORY_MIB = {"pvguest": 128, "pvhguest": 128, "hvmguest": 256}
-
-
-def _free_port() -> int:
-    with contextlib.closing(socket.socket()) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def check_machine() -> None:
@@ -104,7 +97,7 @@ class XenLab:
         files = {f"{name}.cfg": cfg.encode() for name, cfg in GUESTS.items()}
         xen, vmlinuz, initrd = dom0_initramfs(self.workdir, self.key.with_suffix(".pub").read_text(), files)
         self.timings["image_s"] = time.monotonic() - t0
-        self.ssh_port, self.libvirt_port = _free_port(), _free_port()
+        self.ssh_port, self.libvirt_port = free_port(), free_port()
         t1 = time.monotonic()
         self._boot(xen, vmlinuz, initrd)
         self._wait_for_dom0()
@@ -147,7 +140,7 @@ class XenLab:
     def _wait_for_dom0(self, timeout: float = 240) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.qemu_pid is not None and not _alive(self.qemu_pid):
+            if self.qemu_pid is not None and not alive(self.qemu_pid):
                 raise LabUnavailable(f"QEMU exited while Xen booted; serial log:\n{self._serial_tail()}")
             probe = self.ssh_argv("xl list && virsh -c xen:///system list")
             done = subprocess.run(probe, capture_output=True, text=True, check=False, timeout=60)
@@ -178,23 +171,8 @@ class XenLab:
         if pid is None:
             with contextlib.suppress(OSError, ValueError):
                 pid = int((self.workdir / "qemu.pid").read_text())
-        if pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGTERM)
-            deadline = time.monotonic() + 10
-            while _alive(pid) and time.monotonic() < deadline:
-                time.sleep(0.1)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        stop_pid(pid)
         shutil.rmtree(self.workdir, ignore_errors=True)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def main(argv: list[str]) -> int:

@@ -1,16 +1,36 @@
-"""The real libvirt lab (lab/qemu_lab.py) for the integration tests: started once, always stopped."""
+"""The real labs for the integration tests: each started once, always stopped, skipped only off CI."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+import subprocess
+from collections.abc import Callable, Iterator
 
 import pytest
 
 from lab.artifacts import LabUnavailable
 from lab.fleet_lab import FleetLab
 from lab.qemu_lab import QemuLab
+from lab.xen.xen_lab import XenLab
+
+
+@contextlib.contextmanager
+def running(what: str, up: Callable[[], object], down: Callable[[], None]) -> Iterator[None]:
+    """`up()`, then the tests, then `down()` whatever happened. A lab that cannot start skips its tests
+    on a developer's machine and fails them on CI, where everything it needs is installed."""
+    try:
+        up()
+    except (LabUnavailable, OSError, subprocess.SubprocessError) as exc:
+        down()
+        if os.environ.get("CI"):
+            pytest.fail(f"{what} could not start: {exc}")
+        pytest.skip(f"{what} could not start: {exc}")
+    try:
+        yield
+    finally:
+        down()
 
 
 @pytest.fixture(scope="session")
@@ -18,33 +38,30 @@ def lab() -> Iterator[QemuLab]:
     if shutil.which("qemu-system-x86_64") is None and not os.environ.get("CI"):
         pytest.skip("QEMU is not installed here: the real libvirt lab cannot run (scripts/setup.sh installs it)")
     qemu_lab = QemuLab()
-    try:
-        qemu_lab.up()
-    except LabUnavailable as exc:
-        qemu_lab.down()
-        if os.environ.get("CI"):
-            pytest.fail(f"the real libvirt lab could not start: {exc}")
-        pytest.skip(f"the real libvirt lab could not start: {exc}")
-    try:
+    with running("the real libvirt lab", qemu_lab.up, qemu_lab.down):
         yield qemu_lab
-    finally:
-        qemu_lab.down()
 
 
 @pytest.fixture(scope="session")
 def fleet() -> Iterator[FleetLab]:
     """Two more real libvirtds (test driver, TCP on 127.0.0.1) and an sshd in front of them."""
-    lab = FleetLab()
-    try:
-        lab.add_daemon("alpha", guests=3)
-        lab.add_daemon("beta", guests=4)
-        lab.start_sshd()
-    except (LabUnavailable, OSError) as exc:
-        lab.down()
-        if os.environ.get("CI"):
-            pytest.fail(f"the fleet lab could not start: {exc}")
-        pytest.skip(f"the fleet lab could not start: {exc}")
-    try:
-        yield lab
-    finally:
-        lab.down()
+    fleet_lab = FleetLab()
+
+    def up() -> None:
+        fleet_lab.add_daemon("alpha", guests=3)
+        fleet_lab.add_daemon("beta", guests=4)
+        fleet_lab.start_sshd()
+
+    with running("the fleet lab", up, fleet_lab.down):
+        yield fleet_lab
+
+
+@pytest.fixture(scope="module")
+def xen() -> Iterator[XenLab]:
+    """The real Xen lab, for one test module: stopped after it so that it does not slow the rest."""
+    if os.environ.get("XENTUI_XEN_LAB") == "0":
+        pytest.skip("XENTUI_XEN_LAB=0: the Xen lab is switched off")
+    xen_lab = XenLab()
+    with running("the Xen lab", xen_lab.up, xen_lab.down):
+        print(f"xen lab: {', '.join(f'{k} {v:.0f} s' for k, v in xen_lab.timings.items())}")
+        yield xen_lab

@@ -19,7 +19,8 @@ from typing import Any
 import pytest
 
 from integration.rfb import grab_frame
-from lab.fleet_lab import FleetLab, free_port
+from lab.fleet_lab import FleetLab
+from lab.procs import free_port
 from lab.qemu_lab import QemuLab
 from xentui.actions.vnc import Hint, plan
 from xentui.sources.base import CommandConsole
