@@ -76,11 +76,11 @@ class FleetFrame:
         return self.owners.get(domain.key, 0)
 
 
-def host_names(sources: Sequence[Source], names: Sequence[str | None]) -> list[str]:
-    """A distinct table name for each host: the configured one, else the source's own, made unique."""
+def host_names(sources: Sequence[Source]) -> list[str]:
+    """A distinct name for each host: the source's own (a configured name, the URI's host), else its label."""
     out: list[str] = []
-    for src, name in zip(sources, names, strict=True):
-        base = name or getattr(src, "host_name", "") or src.label
+    for src in sources:
+        base = getattr(src, "host_name", "") or src.label
         candidate, n = base, 2
         while candidate in out:
             candidate, n = f"{base}#{n}", n + 1
@@ -99,13 +99,12 @@ class Fleet:
         sources: Sequence[Source],
         on_frame: Callable[[FleetFrame], None],
         interval: float = 1.0,
-        names: Sequence[str | None] | None = None,
     ) -> None:
         self.sources = tuple(sources)
         self.on_frame = on_frame
         self._lock = threading.Lock()
-        labels = host_names(self.sources, names or [None] * len(self.sources))
-        self._hosts = [HostStatus(n, s.label, s.read_only) for n, s in zip(labels, self.sources, strict=True)]
+        names = host_names(self.sources)
+        self._hosts = [HostStatus(n, s.label, s.read_only) for n, s in zip(names, self.sources, strict=True)]
         self.pollers = [Poller(s, self._receiver(i), interval) for i, s in enumerate(self.sources)]
         self._threads: list[threading.Thread] = []
         self._stopped = False
@@ -153,8 +152,3 @@ class Fleet:
     def source_for(self, domain: Domain, frame: FleetFrame) -> Source:
         """The source a domain of that frame came from: actions (console, VNC, lifecycle) go back through it."""
         return self.sources[frame.host_index(domain)]
-
-    def close(self) -> None:
-        self.stop()
-        for src in self.sources:
-            src.close()

@@ -108,6 +108,11 @@ class Poller:
         self._last = snap
         return Frame(snap, rates, refresh_s=self._clock() - started)
 
+    def _until_next_tick(self) -> float:
+        """Refreshes fall on multiples of the interval, so that the hosts of a fleet refresh together and
+        their frames reach the screen as one repaint rather than one per host."""
+        return self.interval - (self._clock() % self.interval)
+
     def run(self) -> None:
         self.source.set_change_callback(self.wake)
         try:
@@ -117,6 +122,6 @@ class Poller:
                 if self._stopped.is_set():
                     break
                 self.on_frame(frame)
-                self._wake.wait(frame.retry_in if not frame.connected else self.interval)
+                self._wake.wait(frame.retry_in if not frame.connected else self._until_next_tick())
         finally:
             self.source.set_change_callback(None)

@@ -32,6 +32,7 @@ _STATS = (
 )
 
 _loop_lock = threading.Lock()
+_TURNS = threading.Lock()
 _loop_started = False
 
 
@@ -109,7 +110,9 @@ def hypervisor_label(conn: Any) -> str:
 class _Cached:
     id: int | None
     state: State
-    domain: Domain
+    domain: Domain  # as parsed from the XML
+    stats: dict[str, Any] | None = None  # the figures `last` was made from
+    last: Domain | None = None
 
 
 class LibvirtSource:
@@ -203,11 +206,16 @@ class LibvirtSource:
             except libvirt.libvirtError as exc:
                 self._drop()
                 raise SourceError(f"{self.uri}: {_reason(exc)}", reason=_reason(exc)) from None
-            self._read_changed_xml(stats)
+            # One UUID and ID lookup per domain and refresh: with many hosts these small calls add up, and
+            # each lets go of the GIL. Hosts take turns here (not in the network call above), so that ten
+            # pollers do not hand the GIL to each other a thousand times a second.
+            with _TURNS:
+                keyed = [(dom, st, *self._key(dom, st)) for dom, st in stats]
+            self._read_changed_xml(keyed)
             domains: list[Domain] = []
             seen: set[str] = set()
-            for dom, st in stats:
-                d = self._domain(dom, st)
+            for _dom, st, uuid, domid, state in keyed:
+                d = self._domain(uuid, domid, state, st)
                 if d is not None:
                     domains.append(d)
                     seen.add(d.uuid or "")
@@ -258,15 +266,14 @@ class LibvirtSource:
         state = _STATES.get(int(st.get("state.state", 0)), State.UNKNOWN)
         return dom.UUIDString(), (domid if domid is not None and domid >= 0 else None), state
 
-    def _read_changed_xml(self, stats: list[tuple[Any, dict[str, Any]]]) -> None:
+    def _read_changed_xml(self, keyed: list[tuple[Any, dict[str, Any], str, int | None, State]]) -> None:
         """Parse the XML of new domains and of those whose ID or state changed (or an event named).
 
         The reads run in parallel: over a slow link a first refresh of N domains then costs a few
         round trips, not N.
         """
         todo = []
-        for dom, st in stats:
-            uuid, domid, state = self._key(dom, st)
+        for dom, _st, uuid, domid, state in keyed:
             cached = self._cache.get(uuid)
             if cached is None or uuid in self._stale or cached.id != domid or cached.state != state:
                 self._stale.discard(uuid)
@@ -291,13 +298,15 @@ class LibvirtSource:
         with ThreadPoolExecutor(max_workers=min(8, len(todo)), thread_name_prefix="libvirt-xml") as pool:
             list(pool.map(read, todo))
 
-    def _domain(self, dom: Any, st: dict[str, Any]) -> Domain | None:
-        uuid, domid_or_none, state = self._key(dom, st)
+    def _domain(self, uuid: str, domid_or_none: int | None, state: State, st: dict[str, Any]) -> Domain | None:
         cached = self._cache.get(uuid)
         if cached is None or cached.id != domid_or_none or cached.state != state:
             return None
+        if cached.last is not None and cached.stats == st:
+            return cached.last  # nothing moved: the same object, which views can skip without looking inside
         base = cached.domain
-        return replace(
+        cached.stats = st
+        cached.last = replace(
             base,
             id=domid_or_none,
             state=state,
@@ -310,6 +319,7 @@ class LibvirtSource:
             cpu_time_ns=int(st["cpu.time"]) if "cpu.time" in st and state.active else None,
             io=_io(st) if state.active else None,
         )
+        return cached.last
 
     # -- actions ---------------------------------------------------------------------------------------------
     def _lookup(self, conn: Any, domain: Domain) -> Any:

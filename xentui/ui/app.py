@@ -28,6 +28,7 @@ from xentui.ui.widgets.domain_table import DomainTable
 from xentui.ui.widgets.summary_bar import SummaryBar
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
+COALESCE_S = 0.1
 partial_output.install()
 
 
@@ -78,6 +79,8 @@ class XenTUI(App[int]):
         self.vnc_viewer = vnc_viewer
         self.frame: FleetFrame | None = None
         self.fleet = Fleet(self.sources, self._frame_from_thread, interval)
+        self._pending: FleetFrame | None = None  # the newest frame not yet shown (several hosts)
+        self._pending_timer = False
 
     def compose(self) -> ComposeResult:
         yield SummaryBar(id="summary")
@@ -102,8 +105,22 @@ class XenTUI(App[int]):
         self.post_message(FrameArrived(frame))
 
     def on_frame_arrived(self, message: FrameArrived) -> None:
-        if self.is_running:
+        if not self.is_running:
+            return
+        if len(message.frame.hosts) == 1:
             self.apply_frame(message.frame)
+            return
+        # Several hosts refresh on the same tick: their frames, a few ms apart, make one repaint.
+        self._pending = message.frame
+        if not self._pending_timer:
+            self._pending_timer = True
+            self.set_timer(COALESCE_S, self._apply_pending)
+
+    def _apply_pending(self) -> None:
+        self._pending_timer = False
+        frame, self._pending = self._pending, None
+        if frame is not None and self.is_running:
+            self.apply_frame(frame)
 
     def apply_frame(self, frame: FleetFrame) -> None:
         self.frame = frame

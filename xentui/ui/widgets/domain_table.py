@@ -252,8 +252,8 @@ class DomainTable(ScrollView, can_focus=True):
     def apply(self, frame: FleetFrame) -> None:
         """Bring the table to the frame. Unchanged rows cost nothing; changed cells alone are repainted.
 
-        A row whose domain, rates and host condition are the very objects of the last frame (another
-        host refreshed, not this one) is not even rendered again.
+        A row whose domain is the very object of the last frame, with equal rates and the same host condition
+        (another host refreshed, or nothing moved) is not even rendered again.
         """
         keep = self.selected_key
         old_domains, old_rates, old_stale = self._domains, self._rates, self._stale
@@ -273,7 +273,7 @@ class DomainTable(ScrollView, can_focus=True):
             if (
                 key in self._cells
                 and old_domains.get(key) is d
-                and old_rates.get(key) is rate
+                and old_rates.get(key) == rate
                 and old_stale.get(key) == self._stale[key]
             ):
                 continue
