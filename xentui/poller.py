@@ -88,10 +88,6 @@ class Poller:
         self._stopped.set()
         self._wake.set()
 
-    @property
-    def stopped(self) -> bool:
-        return self._stopped.is_set()
-
     def poll_once(self) -> Frame:
         """One refresh: a frame with new rates, or the last snapshot kept with the error and retry delay."""
         started = self._clock()
