@@ -44,6 +44,8 @@ def _xml_readers() -> ThreadPoolExecutor:
         if _readers is None:
             _readers = ThreadPoolExecutor(max_workers=8, thread_name_prefix="libvirt-xml")
         return _readers
+
+
 _loop_started = False
 
 
