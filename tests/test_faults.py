@@ -19,6 +19,10 @@ from xentui.model import Domain, Mode, State
 from xentui.sources.libvirt_source import LibvirtSource
 from xentui.sources.xl import ToolstackSource
 
+# The fake console's `sleep` runs for a time no other process on the machine is likely to use, so that
+# looking for it by its command line finds ours alone.
+CONSOLE = f"sleep {3000 + os.getpid() % 997}"
+
 
 def fake_xl(tmp_path: Path, extra: str = "") -> Path:
     script = tmp_path / "xl"
@@ -29,7 +33,7 @@ def fake_xl(tmp_path: Path, extra: str = "") -> Path:
         f'  "list ") cat {FIXTURES}/xl-list.txt ;;\n'
         f'  "list -l") cat {FIXTURES}/xl-list-long.json ;;\n'
         '  "info "*) echo "xen_version : 4.17.7" ;;\n'
-        '  "console "*) exec sleep 300 ;;\n'
+        f'  "console "*) exec {CONSOLE} ;;\n'
         f"{extra}"
         "  *) exit 0 ;;\n"
         "esac\n"
@@ -53,7 +57,7 @@ def test_hangup_while_attached_leaves_no_process(tmp_path: Path) -> None:
         time.sleep(1)
         os.write(app.master, b"j")  # pvguest
         time.sleep(0.3)
-        os.write(app.master, b"c")  # xl console -t pv pvguest: here a `sleep 300` holding the terminal
+        os.write(app.master, b"c")  # xl console -t pv pvguest: here a long `sleep` holding the terminal
         deadline = time.monotonic() + 10
         while not (tmp_path / "calls").exists() or "console" not in (tmp_path / "calls").read_text():
             assert time.monotonic() < deadline, "the console was never started"
@@ -62,11 +66,11 @@ def test_hangup_while_attached_leaves_no_process(tmp_path: Path) -> None:
         app.hang_up()  # the SSH session drops
         assert app.proc.wait(10) != 0
         deadline = time.monotonic() + 5
-        while _alive("sleep 300") and time.monotonic() < deadline:
+        while _alive(CONSOLE) and time.monotonic() < deadline:
             time.sleep(0.1)
-        assert not _alive("sleep 300"), "the console program outlived the hang-up"
+        assert not _alive(CONSOLE), "the console program outlived the hang-up"
     finally:
-        for pid in _alive("sleep 300"):
+        for pid in _alive(CONSOLE):
             os.kill(int(pid), signal.SIGKILL)
         app.stop()
 

@@ -163,3 +163,34 @@ def test_tui_over_ssh_on_libvirts_xen_driver(xen: XenLab) -> None:
         t.wait_until(lambda s: "domains:" not in s, "xentui to quit", 30)
     finally:
         t.kill()
+
+
+async def test_dashboard_fleet_with_the_real_xen_host_and_the_qemu_lab(xen: XenLab, lab: QemuLab) -> None:
+    from xentui.sources.libvirt_source import LibvirtSource
+    from xentui.ui.app import XenTUI
+    from xentui.ui.widgets.domain_table import DomainTable
+
+    sources = [LibvirtSource(xen.libvirt_uri, name="xen-dom0"), LibvirtSource(lab.uri, name="qemu-lab")]
+    app = XenTUI(sources, interval=1.0)
+
+    def rows() -> dict[str, tuple[str, ...]]:
+        table = app.query_one(DomainTable)
+        return {table.cells(k)[1].plain: tuple(c.plain for c in table.cells(k)) for k in table.keys_in_order()}
+
+    try:
+        async with app.run_test(size=(180, 50)) as pilot:
+            want = {"Domain-0", *GUESTS, *lab.names().values()}
+            deadline = time.monotonic() + 60
+            while not want <= set(rows()) and time.monotonic() < deadline:
+                await pilot.pause(0.2)
+            got = rows()
+            assert want <= set(got), sorted(got)
+            for name in GUESTS:
+                assert got[name][0] == "xen-dom0" and got[name][4].startswith(MODES[name]), got[name]
+            assert got[lab.names()["run"]][0] == "qemu-lab"
+            header = str(app.query_one("#summary").render())
+            assert "2 hosts" in header and "2 connected" in header and "Xen 4.17" in header
+    finally:
+        app.fleet.stop()
+        for s in sources:
+            s.close()
