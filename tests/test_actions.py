@@ -3,6 +3,7 @@ from __future__ import annotations
 import os
 import pty
 import re
+import select
 import termios
 import threading
 
@@ -51,6 +52,9 @@ def test_bridge_copies_both_ways_detaches_and_restores_terminal() -> None:
     reader = threading.Thread(target=_read_all, args=(master, got, stop), daemon=True)
     reader.start()
     os.write(master, b"echo hi\r")
+    # The pty hands input to the line discipline asynchronously: wait until the typed-ahead line is there
+    # (readable in canonical mode means a whole line, its CR already read as LF) before raw mode begins.
+    assert select.select([slave], [], [], 5)[0], "the typed-ahead line never reached the terminal"
     result: list[object] = []
     t = threading.Thread(target=lambda: result.append(bridge(stream, "web\x1b[2J", 0x1D, slave, slave)))
     t.start()
