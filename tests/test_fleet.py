@@ -250,3 +250,21 @@ def test_fleet_polls_each_host_on_its_own() -> None:
         slow.release.set()
         fleet.stop()
         fleet.join()
+
+
+def test_source_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xentui.cli import _open, build_parser
+
+    cfg = write(tmp_path, f'[hosts.cfg]\nuri = "{DEMO}"\n')
+    monkeypatch.setenv("XENTUI_CONFIG", str(cfg))
+    monkeypatch.setenv("LIBVIRT_DEFAULT_URI", "test:///default")
+
+    def labels(*argv: str) -> list[str]:
+        opened = _open(build_parser().parse_args(list(argv)))
+        return [s.label for s in opened.sources]
+
+    assert labels() == [DEMO]  # the config's hosts before LIBVIRT_DEFAULT_URI
+    assert labels("-c", "test:///default", "--xl") == ["test:///default"]  # -c before --xl
+    assert labels("--demo", "-c", "test:///default") == ["demo (libvirt test driver)"]
+    monkeypatch.setenv("XENTUI_CONFIG", str(tmp_path / "none.toml"))
+    assert labels() == ["test:///default"]

@@ -28,7 +28,9 @@ class UsageError(Exception):
 
 def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     d: Any = argparse.SUPPRESS if suppress else None
-    g = parser.add_argument_group("source (like virsh: -c, else LIBVIRT_DEFAULT_URI, else the best found)")
+    g = parser.add_argument_group(
+        "source (-c, else the config's hosts, else LIBVIRT_DEFAULT_URI, else the best found on this machine)"
+    )
     g.add_argument(
         "-c",
         "--connect",
@@ -145,7 +147,8 @@ def _open(args: argparse.Namespace, batch: bool = False) -> Opened:
         from xentui.sources.demo import DemoSource
 
         return Opened((DemoSource(read_only=read_only, host_xml=os.path.abspath(args.demo_host)),))
-    local = bool(args.file or args.demo or args.xl or args.xm)
+    # -f and --demo win over everything; -c over --xl/--xm (as before there were several hosts).
+    local = bool(args.file or args.demo or ((args.xl or args.xm) and not args.connect))
     cfg = config.Config()
     if not local:
         path = Path(args.config) if args.config else config.default_path()
