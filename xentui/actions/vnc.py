@@ -56,15 +56,6 @@ def viewer_argv(viewer: str, host: str, port: int) -> tuple[str, ...]:
     return (viewer, f"{hostpart}::{port}")
 
 
-def _remote_host(source_uri: str) -> str | None:
-    """The host in a remote libvirt URI (qemu+ssh://root@host/system), or None for local ones."""
-    try:
-        parts = urlsplit(source_uri)
-    except ValueError:
-        return None
-    return parts.hostname if "+" in parts.scheme or parts.hostname else None
-
-
 @dataclass(frozen=True, slots=True)
 class SshRoute:
     """How to reach a libvirt host with ssh: from its URI (user, and for +ssh the port and keyfile)."""
@@ -83,6 +74,7 @@ class SshRoute:
 
 
 def ssh_route(source_uri: str) -> SshRoute | None:
+    """How to reach the host of a remote libvirt URI (qemu+ssh://root@host:22/system); None for local ones."""
     try:
         parts = urlsplit(source_uri)
         port = parts.port
@@ -125,7 +117,8 @@ def plan(
         if ep.exposed
         else ""
     )
-    remote = _remote_host(source_uri)
+    route = ssh_route(source_uri)
+    remote = route.host if route else None
     loopback = ep.host in LOOPBACK
     # Where a viewer here would connect: the remote host itself when its server listens on every interface.
     connect_host = (remote or "127.0.0.1") if ep.exposed else ("127.0.0.1" if loopback else ep.host)
@@ -133,13 +126,13 @@ def plan(
     has_display = bool(env.get("DISPLAY") or env.get("WAYLAND_DISPLAY"))
     tunnel_target = "127.0.0.1" if ep.exposed or loopback else ep.host
     if over_ssh and not has_display:
-        return _hint(domain, ep, tunnel_target, remote, source_uri, env, warning)
+        return _hint(domain, ep, tunnel_target, route, source_uri, env, warning)
     if remote and loopback:
         # Only the remote host can reach it. virt-viewer tunnels over the libvirt URI by itself.
         found = which("virt-viewer")  # type: ignore[operator]
         if has_display and found:
             return Launch((str(found), "--connect", source_uri, "--", domain.name), ep, warning)
-        return _hint(domain, ep, tunnel_target, remote, source_uri, env, warning, workstation=True)
+        return _hint(domain, ep, tunnel_target, route, source_uri, env, warning, workstation=True)
     if not has_display:
         return Unavailable("no graphical display here (DISPLAY is not set): run xentui on a desktop or over ssh -X")
     candidates = [env.get("VNCVIEWER"), configured, *VIEWERS]
@@ -161,20 +154,20 @@ def _hint(
     domain: Domain,
     ep: Endpoint,
     target: str,
-    remote: str | None,
+    route: SshRoute | None,
     uri: str,
     env: Mapping[str, str],
     warning: str,
     workstation: bool = False,
 ) -> Hint:
-    """The tunnel to run. `workstation`: xentui itself runs where the viewer will (a remote libvirt URI), so
-    the local port is one that is free here; else it is the guest's port, on the admin's machine."""
-    ssh_conn = env.get("SSH_CONNECTION", "").split()
-    route = ssh_route(uri) if remote else None
+    """The tunnel to run: to the remote URI's host (`route`), else to this dom0 as the SSH session names it.
+
+    `workstation`: xentui itself runs where the viewer will (a remote libvirt URI), so the local port is one
+    that is free here; else it is the guest's port, on the admin's machine."""
+    remote = route is not None
     if route is None:
-        route = SshRoute(
-            remote or (ssh_conn[2] if len(ssh_conn) >= 3 else "DOM0"), env.get("USER") or getpass.getuser()
-        )
+        ssh_conn = env.get("SSH_CONNECTION", "").split()
+        route = SshRoute(ssh_conn[2] if len(ssh_conn) >= 3 else "DOM0", env.get("USER") or getpass.getuser())
     port = ep.port or 0
     local = free_local_port(port) if workstation else port
     tunnel = shlex.join(["ssh", "-N", *route.options(), "-L", f"{local}:{target}:{port}", route.target])
@@ -188,13 +181,11 @@ def _hint(
         "then, in another terminal:",
         f"  {viewer}",
     ]
-    dom0 = route.host
-    user = route.user or env.get("USER") or getpass.getuser()
     remote_uri = ""
     if remote:
         remote_uri = uri
     elif uri and "://" in uri and not uri.startswith("test:"):
-        remote_uri = uri.replace(":///", f"+ssh://{user}@{dom0}/", 1)
+        remote_uri = uri.replace(":///", f"+ssh://{route.target}/", 1)
     if remote_uri:
         lines += [
             "or, with virt-viewer (tunnels by itself):",

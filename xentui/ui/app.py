@@ -79,8 +79,7 @@ class XenTUI(App[int]):
         self.vnc_viewer = vnc_viewer
         self.frame: FleetFrame | None = None
         self.fleet = Fleet(self.sources, self._frame_from_thread, interval)
-        self._pending: FleetFrame | None = None  # the newest frame not yet shown (several hosts)
-        self._pending_timer = False
+        self._pending: FleetFrame | None = None  # the newest frame not yet shown (several hosts); a timer is set
 
     def compose(self) -> ComposeResult:
         yield SummaryBar(id="summary")
@@ -111,13 +110,11 @@ class XenTUI(App[int]):
             self.apply_frame(message.frame)
             return
         # Several hosts refresh on the same tick: their frames, a few ms apart, make one repaint.
-        self._pending = message.frame
-        if not self._pending_timer:
-            self._pending_timer = True
+        if self._pending is None:
             self.set_timer(COALESCE_S, self._apply_pending)
+        self._pending = message.frame
 
     def _apply_pending(self) -> None:
-        self._pending_timer = False
         frame, self._pending = self._pending, None
         if frame is not None and self.is_running:
             self.apply_frame(frame)
