@@ -16,11 +16,16 @@ from __future__ import annotations
 
 import os
 import re
-import tomllib
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from xentui.sources.libvirt_source import uri_host
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, from PyPI
+    import tomli as tomllib
 
 MAX_BYTES = 1 << 20
 
@@ -29,13 +34,13 @@ class ConfigError(Exception):
     """A config file that cannot be used: the message is `PATH[:LINE:COL]: what is wrong`."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class HostSpec:
     uri: str
     name: str = ""  # what the table calls the host; "" lets libvirt's hostname stand
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Config:
     hosts: tuple[HostSpec, ...] = ()
     interval: float | None = None
@@ -82,7 +87,7 @@ def _read(doc: dict[str, object], path: str) -> Config:
     if unknown:
         raise ConfigError(f"{path}: unknown setting {unknown[0]!r} (known: hosts, interval)")
     interval = doc.get("interval")
-    if interval is not None and (isinstance(interval, bool) or not isinstance(interval, int | float) or interval <= 0):
+    if interval is not None and (isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0):
         raise ConfigError(f"{path}: interval must be a positive number of seconds")
     hosts = doc.get("hosts", {})
     if not isinstance(hosts, dict):

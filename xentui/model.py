@@ -6,7 +6,14 @@ import enum
 from dataclasses import dataclass, field
 
 
-class Mode(enum.StrEnum):
+class _TextEnum(str, enum.Enum):
+    """A str-valued enum whose str() and f-string form is its value (enum.StrEnum needs Python 3.11)."""
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+class Mode(_TextEnum):
     """Xen virtualization mode of a guest (HVM for every KVM/QEMU guest)."""
 
     PV = "PV"
@@ -15,7 +22,7 @@ class Mode(enum.StrEnum):
     UNKNOWN = "unknown"
 
 
-class State(enum.StrEnum):
+class State(_TextEnum):
     RUNNING = "running"
     BLOCKED = "blocked"
     PAUSED = "paused"
@@ -49,13 +56,13 @@ def state_from_flags(flags: str) -> State:
     A domain with an ID but no letter set is runnable, i.e. running, as xentop shows it.
     """
     letters = set(flags)
-    for letter, state in reversed(list(zip(FLAG_LETTERS, _FLAG_STATES, strict=True))):
+    for letter, state in reversed(list(zip(FLAG_LETTERS, _FLAG_STATES))):
         if letter in letters:
             return state
     return State.RUNNING
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Endpoint:
     """A graphical console endpoint (VNC or SPICE). `port` is None when not yet allocated."""
 
@@ -74,7 +81,7 @@ class Endpoint:
         return self.host in ("0.0.0.0", "::", "[::]", "*", "")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ConfigNode:
     """One node of a parsed configuration tree. `decisive` marks the fields that decide the mode."""
 
@@ -92,7 +99,7 @@ class ConfigNode:
         return node
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class DomainConfig:
     """The configuration as parsed (tree) and as read (raw), with the mode verdict."""
 
@@ -102,7 +109,7 @@ class DomainConfig:
     verdict: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class IOCounters:
     """Cumulative I/O counters from libvirt's bulk stats or xentop (bytes)."""
 
@@ -112,7 +119,7 @@ class IOCounters:
     block_write: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Domain:
     name: str
     id: int | None
@@ -152,7 +159,7 @@ class Domain:
         return self.uuid or f"{self.host}/{self.name}"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class HostInfo:
     hostname: str
     source: str  # URI or command, e.g. "xen:///system", "xl", "file:dump.sxp"
@@ -163,7 +170,7 @@ class HostInfo:
     memory_kib: int | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Snapshot:
     host: HostInfo
     domains: tuple[Domain, ...]

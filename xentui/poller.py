@@ -13,7 +13,7 @@ from xentui.sources.base import Source, SourceError
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Rates:
     """Per-second figures between two snapshots. cpu_pct is % of one physical CPU, as xentop shows it."""
 
@@ -24,7 +24,7 @@ class Rates:
     block_write_bps: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Frame:
     """What the UI renders: the last good snapshot, its rates, and the connection's condition."""
 

@@ -36,7 +36,7 @@ def key_name(code: int) -> str:
     return "Ctrl-" + chr(code + 64)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ConsoleResult:
     ended_by: str  # "detach", "guest", "error"
     message: str = ""

@@ -23,14 +23,14 @@ VIEWERS = ("xtigervncviewer", "vncviewer", "remote-viewer", "gvncviewer")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Launch:
     argv: tuple[str, ...]
     endpoint: Endpoint
     warning: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Hint:
     """What to run on the admin's workstation, when there is no display here."""
 
@@ -40,7 +40,7 @@ class Hint:
     warning: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Unavailable:
     reason: str
 
@@ -56,7 +56,7 @@ def viewer_argv(viewer: str, host: str, port: int) -> tuple[str, ...]:
     return (viewer, f"{hostpart}::{port}")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class SshRoute:
     """How to reach a libvirt host with ssh: from its URI (user, and for +ssh the port and keyfile)."""
 

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from xentui.model import Domain
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ParseResult:
     domains: tuple[Domain, ...]
     problems: tuple[str, ...] = ()

@@ -14,7 +14,7 @@ from xentui.parsers.xm import parse_sxp_domains
 MAX_BYTES = 64 * 1024 * 1024
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Parsed:
     format: str
     domains: tuple[Domain, ...]

@@ -23,7 +23,7 @@ _ELISION = re.compile(r"\.{3,}|…+")  # "......" marks lines elided when pasted
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", "'": "'", '"': '"', "0": "\0"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Record:
     """One complete top-level list and where it starts in the text."""
 
@@ -33,7 +33,7 @@ class Record:
     cut: bool = False  # the text ended inside this record
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Records:
     records: tuple[Record, ...]
     truncated_at: str | None  # line:column where the text ended inside a record

@@ -18,7 +18,7 @@ _INT = re.compile(r"\d+")
 _NUM = re.compile(r"\d+(\.\d+)?")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class ListRow:
     name: str
     id: int | None
@@ -29,7 +29,7 @@ class ListRow:
     cpu_seconds: float | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class TopRow:
     """One xentop row: cumulative counters (xentop prints KiB for network)."""
 
@@ -96,7 +96,7 @@ _TOP_STATES = (State.DYING, State.SHUTDOWN, State.BLOCKED, State.CRASHED, State.
 
 
 def xentop_state(flags: str) -> State:
-    for letter, state in zip(_TOP_LETTERS, _TOP_STATES, strict=True):
+    for letter, state in zip(_TOP_LETTERS, _TOP_STATES):
         if letter in flags:
             return state
     return State.RUNNING
@@ -118,7 +118,7 @@ def parse_xentop(text: str, source: str = "<input>") -> tuple[TopRow, ...]:
         at = next((i for i, t in enumerate(tokens) if i >= 1 and _FLAGS.fullmatch(t)), None)
         if at is None or len(tokens) - at < len(header) - 1:
             raise ParseError(source, f"{n}:1", "an xentop row with a state column and all counters")
-        cols = dict(zip(header[1:], tokens[at:], strict=False))
+        cols = dict(zip(header[1:], tokens[at:]))
         try:
             rows.append(
                 TopRow(

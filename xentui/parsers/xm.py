@@ -19,7 +19,7 @@ def parse_sxp_domains(text: str, source: str = "<input>") -> ParseResult:
         domains.append(_domain(record, source))
     problems = [
         f"{source}:{found.truncated_at}: record of {d.name!r} cut short; fields after this point are missing"
-        for r, d in zip(found.records, domains, strict=True)
+        for r, d in zip(found.records, domains)
         if r.cut
     ]
     return ParseResult(tuple(domains), tuple(problems))

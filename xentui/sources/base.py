@@ -26,7 +26,7 @@ class ActionError(Exception):
     """An action cannot be carried out (domain off, no console, read-only...)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class CommandConsole:
     """A console reached by running a program that owns the terminal (`xl console NAME`)."""
 

@@ -27,7 +27,7 @@ DEMO_HOSTNAME = "xen-demo"
 
 
 def host_xml_path() -> str:
-    return str(resources.files("xentui.sources").joinpath("demo", "host.xml"))
+    return str(resources.files("xentui.sources").joinpath("demo").joinpath("host.xml"))
 
 
 def demo_uri(host_xml: str | None = None) -> str:

@@ -119,7 +119,7 @@ def hypervisor_label(conn: Any) -> str:
     return f"{kind} {v // 1_000_000}.{v // 1000 % 1000}.{v % 1000}" if v else kind
 
 
-@dataclass(slots=True)
+@dataclass
 class _Cached:
     id: int | None
     state: State

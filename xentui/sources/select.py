@@ -15,7 +15,7 @@ _LIBVIRT_SOCKETS = {
 _LIBVIRTD_SOCKET = "/run/libvirt/libvirt-sock"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Choice:
     kind: str  # "libvirt", "xl", "xm", "demo", "files"
     target: str = ""  # URI, or "" for others

@@ -42,7 +42,7 @@ def render_segments(self: Any, console: Console) -> str:
     chop_ends = self.chop_ends
     last_y = self.spans[-1][0]
     for y, x1, x2 in self.spans:
-        for end, (x, strip) in zip(chop_ends[y], chops[y].items(), strict=False):
+        for end, (x, strip) in zip(chop_ends[y], chops[y].items()):
             if strip is None or x > x2 or end <= x1:
                 continue
             start = x1 - x if x < x1 and _cuttable(strip, x1 - x) else 0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from rich.text import Text
 from textual import on
 from textual.app import ComposeResult
@@ -40,7 +42,7 @@ def allowed(domain: Domain) -> list[str]:
     return []
 
 
-class LifecycleScreen(Dialog[str | None]):
+class LifecycleScreen(Dialog[Optional[str]]):  # a base class is evaluated at run time
     BINDINGS = [("escape", "dismiss(None)", "Cancel")]
 
     def __init__(self, domain: Domain, host: str) -> None:
