@@ -131,7 +131,7 @@ def _emit(domains: Sequence[Domain], as_json: bool) -> None:
         print(table(domains))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Opened:
     sources: tuple[Source, ...]
     notice: str = ""

@@ -15,7 +15,7 @@ from xentui.poller import Frame, Poller, Rates
 from xentui.sources.base import Source
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class HostStatus:
     """One host of the fleet: its name in the table, its source label and its latest frame."""
 
@@ -37,7 +37,7 @@ class HostStatus:
         return "disconnected" if f.snapshot is not None else "unreachable"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class FleetFrame:
     """What the widgets render: every host's status, and all domains and rates, host by host."""
 
@@ -104,7 +104,7 @@ class Fleet:
         self.on_frame = on_frame
         self._lock = threading.Lock()
         names = host_names(self.sources)
-        self._hosts = [HostStatus(n, s.label, s.read_only) for n, s in zip(names, self.sources, strict=True)]
+        self._hosts = [HostStatus(n, s.label, s.read_only) for n, s in zip(names, self.sources)]
         self.pollers = [Poller(s, self._receiver(i), interval) for i, s in enumerate(self.sources)]
         self._threads: list[threading.Thread] = []
         self._stopped = False

@@ -35,7 +35,7 @@ MODE_STYLE = {Mode.PV: "cyan", Mode.HVM: "magenta", Mode.PVH: "blue", Mode.UNKNO
 PAD = 1  # blank cells each side of a column
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True)
 class Column:
     key: str
     label: str
@@ -122,7 +122,7 @@ def cell_texts(d: Domain, r: Rates | None, io: bool, host: bool = False, stale: 
     ]
     if io:
         values = (r.net_rx_bps, r.net_tx_bps, r.block_read_bps, r.block_write_bps) if r else (None,) * 4
-        for key, v in zip(("netrx", "nettx", "blkrd", "blkwr"), values, strict=True):
+        for key, v in zip(("netrx", "nettx", "blkrd", "blkwr"), values):
             cells.append(num(key, human_bytes(v)))
     if stale:
         for cell in cells:
@@ -283,7 +283,7 @@ class DomainTable(ScrollView, can_focus=True):
                 self._cells[key] = cells
                 self._strips.pop(key, None)
                 if old is not None:
-                    dirty.extend((key, i) for i, (a, b) in enumerate(zip(old, cells, strict=True)) if a != b)
+                    dirty.extend((key, i) for i, (a, b) in enumerate(zip(old, cells)) if a != b)
         order = self._sorted_keys()
         if structural or order != self._order:
             self._order = order
@@ -346,7 +346,7 @@ class DomainTable(ScrollView, can_focus=True):
     # -- rendering -----------------------------------------------------------------------------------------
     def _render_row(self, texts: list[Text], style: Style) -> Strip:
         line = Text(no_wrap=True, end="")
-        for col, text in zip(self._columns, texts, strict=False):
+        for col, text in zip(self._columns, texts):
             cell = text.copy()
             cell.truncate(col.width, overflow="ellipsis", pad=True)
             line.append(" " * PAD)
@@ -442,7 +442,7 @@ class DomainTable(ScrollView, can_focus=True):
         scroll_x, scroll_y = self.scroll_offset
         if event.y == 0:
             x = event.x + scroll_x
-            for col, start in zip(self._columns, self._offsets, strict=True):
+            for col, start in zip(self._columns, self._offsets):
                 if start <= x < start + col.width + 2 * PAD:
                     self.post_message(self.HeaderSelected(col.key))
                     return
