@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from textual.widgets import Input, Static
 
-from xentui.fleet import FleetFrame
+from xentui.fleet import FleetFrame, RowKey
 from xentui.model import ConfigNode, Domain, DomainConfig, HostInfo, Mode, Snapshot, State
 from xentui.poller import Frame
 from xentui.sources.demo import DemoSource
@@ -19,7 +19,7 @@ from xentui.ui.widgets.domain_table import DomainTable
 
 def names(app: XenTUI) -> list[str]:
     table = app.query_one(DomainTable)
-    return [table.cells(k)[0].plain for k in table.keys_in_order()]
+    return [table.cell_text(k, "name") for k in table.keys_in_order()]
 
 
 async def wait_rows(app: XenTUI, pilot, n: int = 1) -> None:  # type: ignore[no-untyped-def]
@@ -44,10 +44,10 @@ async def test_table_header_and_detail(app: XenTUI) -> None:
         assert "DEMO DATA" in plain and "read-only" in plain and "13 domains: 10 running, 1 paused, 2 off" in plain
         assert "PV 5" in plain and "HVM 4" in plain and "PVH 4" in plain
         table = app.query_one(DomainTable)
-        db = table.cells("6a1c0003-5e7a-4c1e-9a6b-00163e000003")
-        assert [c.plain for c in db[2:4]] == ["running", "HVM+pv"]
+        db = RowKey("xen-demo", "6a1c0003-5e7a-4c1e-9a6b-00163e000003")
+        assert (table.cell_text(db, "state"), table.cell_text(db, "mode")) == ("running", "HVM+pv")
         await pilot.pause(0.5)  # a second frame gives CPU%
-        assert float(table.cells("6a1c0005-5e7a-4c1e-9a6b-00163e000005")[7].plain) > 0
+        assert float(table.cell_text(RowKey("xen-demo", "6a1c0005-5e7a-4c1e-9a6b-00163e000005"), "cpu")) > 0
         await pilot.press("down", "down", "down")
         pane = app.query_one(DetailPane)
         verdict = str(pane.query_one("#verdict", Static).render())
@@ -61,11 +61,11 @@ async def test_filter_sort_and_selection_kept(app: XenTUI) -> None:
         assert app.query_one(DomainTable).selected.name == "web-02"  # type: ignore[union-attr]
         table = app.query_one(DomainTable)
         await pilot.press("s")  # from ID to the next column: State
-        states = [table.cells(k)[2].plain for k in table.keys_in_order()]
+        states = [table.cell_text(k, "state") for k in table.keys_in_order()]
         assert table.sort_key == "state" and states == sorted(states)
         assert table.selected.name == "web-02"  # type: ignore[union-attr]
         await pilot.press("o")
-        states = [table.cells(k)[2].plain for k in table.keys_in_order()]
+        states = [table.cell_text(k, "state") for k in table.keys_in_order()]
         assert states == sorted(states, reverse=True) and table.selected.name == "web-02"  # type: ignore[union-attr]
         await pilot.press("slash", *"hvm")
         await pilot.pause(0.1)
@@ -81,8 +81,8 @@ async def test_filter_sort_and_selection_kept(app: XenTUI) -> None:
 async def test_header_click_sorts(app: XenTUI) -> None:
     async with app.run_test(size=(160, 45)) as pilot:
         await wait_rows(app, pilot, 13)
-        await pilot.click(DomainTable, offset=(58, 0))  # the Mem header
         table = app.query_one(DomainTable)
+        await pilot.click(DomainTable, offset=(table.column_x("mem") + 1, 0))  # the Mem header
         assert table.sort_key == "mem" and names(app)[0] == "db-01"
 
 
@@ -116,7 +116,7 @@ async def test_console_on_demo_says_why() -> None:
         assert any("no real console" in n.message for n in app._notifications)
         app._notifications.clear()
         table = app.query_one(DomainTable)
-        x = sum(c.width + 2 for c in table._columns[: table.visible_column_keys.index("access")]) + 2
+        x = table.column_x("access") + 1
         await pilot.click(DomainTable, offset=(x, 3))  # the "con" marker of web-02
         await pilot.pause(0.3)
         assert table.selected.name == "web-02"  # type: ignore[union-attr]
@@ -167,7 +167,7 @@ async def _state_of(app: XenTUI, pilot, name: str, want: str) -> None:  # type: 
     table = app.query_one(DomainTable)
     for _ in range(100):
         for key in table.keys_in_order():
-            if table.cells(key)[0].plain == name and table.cells(key)[2].plain == want:
+            if table.cell_text(key, "name") == name and table.cell_text(key, "state") == want:
                 return
         await pilot.pause(0.05)
     raise AssertionError(f"{name} never became {want}")

@@ -12,14 +12,13 @@ import pytest
 
 from xentui import config
 from xentui.config import ConfigError, HostSpec
-from xentui.fleet import Fleet, FleetFrame, HostStatus
+from xentui.fleet import Fleet, FleetFrame, HostStatus, RowKey, UnknownRow
 from xentui.model import HostInfo, Mode, Snapshot, State
 from xentui.poller import Frame
 from xentui.sources.base import SourceError
 from xentui.sources.demo import host_xml_path
 from xentui.sources.libvirt_source import LibvirtSource, batch_uri, error_kind, uri_host
 from xentui.ui.app import XenTUI
-from xentui.ui.widgets import domain_table
 from xentui.ui.widgets.domain_table import DomainTable
 
 DEMO = f"test://{host_xml_path()}"
@@ -124,18 +123,23 @@ def test_fleet_frame_conditions_and_owners() -> None:
         "unreachable",
     ]
     assert [d.name for d in frame.domains] == ["x", "y", "x"]  # the same name on two hosts: two rows
-    assert [frame.host_index(d) for d in frame.domains] == [0, 0, 1] and not frame.connected
+    assert [frame.host_index(k) for k in frame.rows] == [0, 0, 1] and not frame.connected
+    assert list(frame.rows) == [RowKey("a", "A-x"), RowKey("a", "A-y"), RowKey("b", "B-x")]
+    with pytest.raises(UnknownRow):
+        frame.host_index(RowKey("z", "A-x"))
+    with pytest.raises(UnknownRow):
+        frame.domain(RowKey("b", "A-y"))
 
 
 async def test_table_groups_by_host_and_renders_only_the_host_that_changed(monkeypatch: pytest.MonkeyPatch) -> None:
     rendered: list[str] = []
-    real = domain_table.cell_texts
+    real = DomainTable._render_cells
 
-    def counting(d: Any, *args: Any, **kwargs: Any) -> Any:
+    def counting(self: DomainTable, d: Any, *args: Any, **kwargs: Any) -> Any:
         rendered.append(d.name)
-        return real(d, *args, **kwargs)
+        return real(self, d, *args, **kwargs)
 
-    monkeypatch.setattr(domain_table, "cell_texts", counting)
+    monkeypatch.setattr(DomainTable, "_render_cells", counting)
     app = XenTUI([LibvirtSource("test:///default"), LibvirtSource(DEMO)], interval=3600)
     monkeypatch.setattr(app.fleet, "start", lambda: None)  # frames come from this test alone
     async with app.run_test(size=(160, 40)) as pilot:
@@ -145,8 +149,8 @@ async def test_table_groups_by_host_and_renders_only_the_host_that_changed(monke
         app.apply_frame(FleetFrame.combine((a, b)))
         await pilot.pause()
         # Grouped by host in the fleet's order, sorted (by ID) within each host.
-        assert [table.cells(k)[1].plain for k in table.keys_in_order()] == ["zeta", "beta", "alpha", "omega"]
-        assert table.cells(table.keys_in_order()[0])[0].plain == "alpha"  # the Host column
+        assert [table.cell_text(k, "name") for k in table.keys_in_order()] == ["zeta", "beta", "alpha", "omega"]
+        assert table.cell_text(table.keys_in_order()[0], "host") == "alpha"  # the Host column
         rendered.clear()
         b2 = HostStatus("b", "B", frame=_frame("bravo", "B", ["alpha", "omega"]))  # b refreshed, a did not
         app.apply_frame(FleetFrame.combine((a, b2)))
@@ -155,10 +159,10 @@ async def test_table_groups_by_host_and_renders_only_the_host_that_changed(monke
         rendered.clear()
         app.apply_frame(FleetFrame.combine((a, HostStatus("b", "B", frame=_frame("bravo", "B", ["alpha"], False)))))
         assert rendered == ["alpha"]
-        dim = table.cells(table.keys_in_order()[2])
-        assert all(any("dim" in str(s.style) for s in c.spans) for c in dim if c.plain)
+        dim = table.keys_in_order()[2]
+        assert all("dim" in table.column_styles(dim, k) for k, v in table.row_texts(dim).items() if v)
         await pilot.press("g")  # ungrouped: one order across hosts
-        assert [table.cells(k)[1].plain for k in table.keys_in_order()] == ["alpha", "zeta", "beta"]
+        assert [table.cell_text(k, "name") for k in table.keys_in_order()] == ["alpha", "zeta", "beta"]
 
 
 class _NoBulk:

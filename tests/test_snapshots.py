@@ -9,9 +9,11 @@ from conftest import FIXTURES
 
 from xentui.sources.files import FilesSource
 from xentui.ui.app import XenTUI
+from xentui.ui.widgets.detail_pane import DetailPane
 from xentui.ui.widgets.domain_table import DomainTable
 
-SIZE = (140, 36)
+# The classic SSH window, a common laptop terminal, and a wide one.
+SMALL, MEDIUM, LARGE = (80, 24), (120, 40), (200, 60)
 
 
 def xen_app() -> XenTUI:
@@ -26,20 +28,40 @@ async def _filled(pilot) -> None:  # type: ignore[no-untyped-def]
     await pilot.pause(0.1)
 
 
+def test_80x24_table_keeps_the_key_columns(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    """Name, State, Mode, Mem, VCPUs and CPU% on screen, no horizontal scrollbar, the detail pane closed."""
+
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _filled(pilot)
+        table = pilot.app.query_one(DomainTable)
+        assert {"name", "state", "mode", "mem", "vcpus", "cpu"} <= set(table.visible_column_keys)
+        assert table.line_width <= 80 and not pilot.app.query_one(DetailPane).display
+
+    assert snap_compare(xen_app(), terminal_size=SMALL, run_before=before)
+
+
+def test_80x24_detail_opened(snap_compare) -> None:  # type: ignore[no-untyped-def]
+    async def before(pilot) -> None:  # type: ignore[no-untyped-def]
+        await _filled(pilot)
+        await pilot.press("down", "enter")
+
+    assert snap_compare(xen_app(), terminal_size=SMALL, run_before=before)
+
+
 def test_xen_table_and_pv_detail(snap_compare) -> None:  # type: ignore[no-untyped-def]
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _filled(pilot)
         await pilot.press("down")
 
-    assert snap_compare(xen_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(xen_app(), terminal_size=MEDIUM, run_before=before)
 
 
 def test_xen_hvm_detail(snap_compare) -> None:  # type: ignore[no-untyped-def]
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _filled(pilot)
-        await pilot.press("down", "down", "down")
+        await pilot.press("down", "down", "down", "i")
 
-    assert snap_compare(xen_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(xen_app(), terminal_size=LARGE, run_before=before)
 
 
 def test_xen_raw_json(snap_compare) -> None:  # type: ignore[no-untyped-def]
@@ -47,7 +69,7 @@ def test_xen_raw_json(snap_compare) -> None:  # type: ignore[no-untyped-def]
         await _filled(pilot)
         await pilot.press("down", "down", "r")
 
-    assert snap_compare(xen_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(xen_app(), terminal_size=MEDIUM, run_before=before)
 
 
 def test_help(snap_compare) -> None:  # type: ignore[no-untyped-def]
@@ -55,4 +77,4 @@ def test_help(snap_compare) -> None:  # type: ignore[no-untyped-def]
         await _filled(pilot)
         await pilot.press("question_mark")
 
-    assert snap_compare(xen_app(), terminal_size=SIZE, run_before=before)
+    assert snap_compare(xen_app(), terminal_size=MEDIUM, run_before=before)

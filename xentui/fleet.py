@@ -7,8 +7,10 @@ widgets get is a `FleetFrame`: every host's condition and the domains and rates 
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import NamedTuple
 
 from xentui.model import Domain
 from xentui.poller import Frame, Poller, Rates
@@ -37,14 +39,32 @@ class HostStatus:
         return "disconnected" if f.snapshot is not None else "unreachable"
 
 
+class RowKey(NamedTuple):
+    """A row's identity in the fleet: the host (its unique name in the fleet) and the domain's key on that host.
+
+    A domain's UUID alone is not enough: every Xen dom0's Domain-0 has the all-zero UUID, and an HA or
+    migrating guest is defined on two hosts at once.
+    """
+
+    host: str
+    domain: str
+
+
+class UnknownRow(LookupError):
+    """A row key that no host of the frame has: never silently another host's row."""
+
+
 @dataclass(frozen=True)
 class FleetFrame:
-    """What the widgets render: every host's status, and all domains and rates, host by host."""
+    """What the widgets render: every host's status, and all rows (domains) and their rates, host by host."""
 
     hosts: tuple[HostStatus, ...]
-    domains: tuple[Domain, ...] = ()
-    rates: dict[str, Rates] = field(default_factory=dict)
-    owners: dict[str, int] = field(default_factory=dict)  # domain key → index of its host
+    rows: dict[RowKey, Domain] = field(default_factory=dict)  # host by host, in the fleet's order
+    rates: dict[RowKey, Rates] = field(default_factory=dict)
+
+    @property
+    def domains(self) -> tuple[Domain, ...]:
+        return tuple(self.rows.values())
 
     @property
     def connected(self) -> bool:
@@ -56,15 +76,18 @@ class FleetFrame:
 
     @classmethod
     def combine(cls, hosts: tuple[HostStatus, ...]) -> FleetFrame:
-        domains: list[Domain] = []
-        rates: dict[str, Rates] = {}
-        owners: dict[str, int] = {}
-        for i, h in enumerate(hosts):
+        rows: dict[RowKey, Domain] = {}
+        rates: dict[RowKey, Rates] = {}
+        for h in hosts:
             if h.frame is not None and h.frame.snapshot is not None:
-                domains.extend(h.frame.snapshot.domains)
-                rates.update(h.frame.rates)
-                owners.update(dict.fromkeys((d.key for d in h.frame.snapshot.domains), i))
-        return cls(hosts, tuple(domains), rates, owners)
+                host_rates = h.frame.rates
+                for d in h.frame.snapshot.domains:
+                    key = RowKey(h.name, d.key)
+                    rows[key] = d
+                    rate = host_rates.get(d.key)
+                    if rate is not None:
+                        rates[key] = rate
+        return cls(hosts, rows, rates)
 
     @classmethod
     def one(cls, frame: Frame, label: str = "") -> FleetFrame:
@@ -72,42 +95,57 @@ class FleetFrame:
         name = frame.snapshot.host.hostname if frame.snapshot is not None else label
         return cls.combine((HostStatus(name, label, frame=frame),))
 
-    def host_index(self, domain: Domain) -> int:
-        return self.owners.get(domain.key, 0)
+    def host_index(self, key: RowKey) -> int:
+        """The place in the fleet of the row's host. Raises UnknownRow for a host the fleet does not have."""
+        for i, h in enumerate(self.hosts):
+            if h.name == key.host:
+                return i
+        raise UnknownRow(f"no host {key.host!r} in this fleet")
 
-
-def host_names(sources: Sequence[Source]) -> list[str]:
-    """A distinct name for each host: the source's own (a configured name, the URI's host), else its label."""
-    out: list[str] = []
-    for src in sources:
-        base = getattr(src, "host_name", "") or src.label
-        candidate, n = base, 2
-        while candidate in out:
-            candidate, n = f"{base}#{n}", n + 1
-        out.append(candidate)
-    return out
+    def domain(self, key: RowKey) -> Domain:
+        """The row's domain. Raises UnknownRow when the frame has no such row."""
+        try:
+            return self.rows[key]
+        except KeyError:
+            raise UnknownRow(f"no domain {key.domain!r} on host {key.host!r}") from None
 
 
 class Fleet:
     """Owns the sources and one `Poller` thread per source; `on_frame` gets a `FleetFrame` on every host frame.
 
-    `on_frame` is called from the poller threads: it must not block (the app posts a message).
+        with Fleet(sources, interval=2) as fleet:   # on exit: pollers stopped and joined, sources closed
+            fleet.on_frame = show
+            fleet.start()
+
+    `on_frame` is called from the poller threads: it must not block (the app posts a message). Hosts are
+    known by `Source.host_name`, which must be distinct (the source factory makes them so).
     """
 
     def __init__(
         self,
         sources: Sequence[Source],
-        on_frame: Callable[[FleetFrame], None],
+        on_frame: Callable[[FleetFrame], None] | None = None,
         interval: float = 1.0,
     ) -> None:
         self.sources = tuple(sources)
+        names = [s.host_name for s in self.sources]
+        twice = sorted({n for n in names if names.count(n) > 1})
+        if twice:
+            raise ValueError(f"two hosts named {twice[0]!r}: give each host of a fleet its own name")
         self.on_frame = on_frame
+        self.interval = interval
         self._lock = threading.Lock()
-        names = host_names(self.sources)
         self._hosts = [HostStatus(n, s.label, s.read_only) for n, s in zip(names, self.sources)]
         self.pollers = [Poller(s, self._receiver(i), interval) for i, s in enumerate(self.sources)]
         self._threads: list[threading.Thread] = []
         self._stopped = False
+        self._closed = False
+
+    def __enter__(self) -> Fleet:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
 
     @property
     def frame(self) -> FleetFrame:
@@ -121,7 +159,9 @@ class Fleet:
                     return
                 self._hosts[index] = replace(self._hosts[index], frame=frame)
                 combined = FleetFrame.combine(tuple(self._hosts))
-            self.on_frame(combined)
+                on_frame = self.on_frame
+            if on_frame is not None:
+                on_frame(combined)
 
         return receive
 
@@ -138,17 +178,37 @@ class Fleet:
             p.stop()
 
     def join(self, timeout: float = 2.0) -> None:
+        """Wait for the poller threads, `timeout` seconds in all: one stuck in a hung host's call is left
+        behind (a daemon thread), never waited for."""
+        deadline = time.monotonic() + timeout
         for t in self._threads:
-            t.join(timeout)
+            t.join(max(0.0, deadline - time.monotonic()))
+
+    def close(self, timeout: float = 1.0) -> None:
+        """Stop and join the pollers, then close every source. Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        self.stop()
+        self.join(timeout)
+        for source in self.sources:
+            source.close()
 
     def set_interval(self, interval: float) -> None:
+        """The new interval counts at once: a poller waiting out a long interval is woken to wait anew."""
+        self.interval = interval
         for p in self.pollers:
-            p.interval = interval
+            p.set_interval(interval)
 
     def wake(self) -> None:
         for p in self.pollers:
             p.wake()
 
-    def source_for(self, domain: Domain, frame: FleetFrame) -> Source:
-        """The source a domain of that frame came from: actions (console, VNC, lifecycle) go back through it."""
-        return self.sources[frame.host_index(domain)]
+    def source_for(self, key: RowKey) -> Source:
+        """The source of a row's host: actions (console, VNC, lifecycle) go back through it.
+
+        Raises UnknownRow when no host of this fleet has that name."""
+        for status, source in zip(self._hosts, self.sources):
+            if status.name == key.host:
+                return source
+        raise UnknownRow(f"no host {key.host!r} in this fleet")

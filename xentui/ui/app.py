@@ -15,7 +15,7 @@ from textual.widgets import Footer, Input
 
 from xentui.actions import vnc
 from xentui.actions.console import DEFAULT_DETACH, bridge, key_name, parse_detach_key, run_command_console
-from xentui.fleet import Fleet, FleetFrame
+from xentui.fleet import Fleet, FleetFrame, RowKey
 from xentui.model import Domain
 from xentui.sources.base import ActionError, CommandConsole, ConsoleStream, Source
 from xentui.text import printable
@@ -29,6 +29,7 @@ from xentui.ui.widgets.summary_bar import SummaryBar
 
 INTERVALS = (0.5, 1.0, 2.0, 5.0, 10.0, 30.0)
 COALESCE_S = 0.1
+TALL_ENOUGH_FOR_DETAIL = 32  # terminal lines below which the detail pane starts closed
 partial_output.install()
 
 
@@ -92,6 +93,8 @@ class XenTUI(App[int]):
         yield Footer()
 
     def on_mount(self) -> None:
+        # On a short terminal (the classic 80x24 SSH window) the table gets the height; Enter or d opens the detail.
+        self.query_one(DetailPane).display = self.size.height >= TALL_ENOUGH_FOR_DETAIL
         self.query_one(SummaryBar).show(self.fleet.frame, self.interval)
         self.query_one(DomainTable).focus()
         if self.notice:
@@ -133,8 +136,17 @@ class XenTUI(App[int]):
     def on_unmount(self) -> None:
         self.fleet.stop()
 
-    def source_of(self, domain: Domain) -> Source:
-        return self.fleet.source_for(domain, self.frame) if self.frame is not None else self.sources[0]
+    def source_of(self, key: RowKey) -> Source:
+        """The source of a row's host. Raises UnknownRow (never another host's source) for a key no host has."""
+        return self.fleet.source_for(key)
+
+    def _selected_row(self) -> tuple[RowKey, Domain] | None:
+        table = self.query_one(DomainTable)
+        key, domain = table.selected_key, table.selected
+        if key is None or domain is None:
+            self.say("no domain selected", "warning")
+            return None
+        return key, domain
 
     def _show_detail(self) -> None:
         pane = self.query_one(DetailPane)
@@ -164,9 +176,7 @@ class XenTUI(App[int]):
 
     # -- view actions ----------------------------------------------------------------------------------------
     def _sort(self, key: str, reverse: bool | None = None) -> None:
-        table = self.query_one(DomainTable)
-        table.set_sort(key, reverse)
-        table.rebuild(self.frame)
+        self.query_one(DomainTable).set_sort(key, reverse)
 
     def action_next_sort(self) -> None:
         table = self.query_one(DomainTable)
@@ -180,19 +190,16 @@ class XenTUI(App[int]):
     def action_toggle_inactive(self) -> None:
         table = self.query_one(DomainTable)
         table.show_inactive = not table.show_inactive
-        table.rebuild(self.frame)
         self.say("showing inactive domains" if table.show_inactive else "hiding inactive domains")
 
     def action_toggle_group(self) -> None:
         table = self.query_one(DomainTable)
         table.group_by_host = not table.group_by_host
-        table.rebuild(self.frame)
         self.say("rows grouped by host" if table.group_by_host else "rows sorted across hosts")
 
     def action_toggle_io(self) -> None:
         table = self.query_one(DomainTable)
         table.show_io = not table.show_io
-        table.rebuild(self.frame)
 
     def action_toggle_detail(self) -> None:
         pane = self.query_one(DetailPane)
@@ -212,9 +219,7 @@ class XenTUI(App[int]):
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
-        table = self.query_one(DomainTable)
-        table.filter_text = event.value.strip()
-        table.rebuild(self.frame)
+        self.query_one(DomainTable).filter_text = event.value.strip()
         self._show_detail()
 
     @on(Input.Submitted, "#filter")
@@ -230,9 +235,7 @@ class XenTUI(App[int]):
             box.value = ""
             box.remove_class("shown")
             self.query_one(DomainTable).focus()
-            table = self.query_one(DomainTable)
-            table.filter_text = ""
-            table.rebuild(self.frame)
+            self.query_one(DomainTable).filter_text = ""
 
     def action_faster(self) -> None:
         self._set_interval(max([i for i in INTERVALS if i < self.interval], default=INTERVALS[0]))
@@ -268,16 +271,14 @@ class XenTUI(App[int]):
 
     # -- console and VNC -------------------------------------------------------------------------------------
     def action_console(self) -> None:
-        domain = self.query_one(DomainTable).selected
-        if domain is None:
-            self.say("no domain selected", "warning")
-            return
-        self._open_console(domain)
+        row = self._selected_row()
+        if row is not None:
+            self._open_console(*row)
 
     @work(thread=True, exclusive=True, group="console")
-    def _open_console(self, domain: Domain) -> None:
+    def _open_console(self, key: RowKey, domain: Domain) -> None:
         try:
-            handle = self.source_of(domain).console(domain)
+            handle = self.source_of(key).console(domain)
         except ActionError as exc:
             self.call_from_thread(self.say, str(exc), "warning")
             return
@@ -297,18 +298,18 @@ class XenTUI(App[int]):
 
     # -- lifecycle -------------------------------------------------------------------------------------------
     def action_lifecycle(self) -> None:
-        domain = self.query_one(DomainTable).selected
-        if domain is None:
-            self.say("no domain selected", "warning")
+        row = self._selected_row()
+        if row is None:
             return
-        source = self.source_of(domain)
+        key, domain = row
+        source = self.source_of(key)
         if source.read_only:
             self.say("read-only: start xentui with --rw to allow start, shutdown, reboot, pause, resume, destroy")
             return
         if not allowed(domain):
             self.say(f"no lifecycle action for {domain.name} ({domain.state.value})", "warning")
             return
-        host = domain.host or source.label
+        host = key.host
 
         def chosen(action: str | None) -> None:
             if action:
@@ -317,7 +318,7 @@ class XenTUI(App[int]):
         def confirmed(action: str):  # type: ignore[no-untyped-def]
             def done(ok: bool | None) -> None:
                 if ok:
-                    self._carry_out(domain, action)
+                    self._carry_out(key, domain, action)
                 else:
                     self.say(f"{action} {domain.name}: cancelled")
 
@@ -326,9 +327,9 @@ class XenTUI(App[int]):
         self.push_screen(LifecycleScreen(domain, host), chosen)
 
     @work(thread=True, group="lifecycle")
-    def _carry_out(self, domain: Domain, action: str) -> None:
+    def _carry_out(self, key: RowKey, domain: Domain, action: str) -> None:
         try:
-            self.source_of(domain).lifecycle(domain, action)
+            self.source_of(key).lifecycle(domain, action)
         except ActionError as exc:
             self.call_from_thread(self.say, str(exc), "error")
             return
@@ -336,11 +337,11 @@ class XenTUI(App[int]):
         self.call_from_thread(self.action_refresh_now)
 
     def action_vnc(self) -> None:
-        domain = self.query_one(DomainTable).selected
-        if domain is None:
-            self.say("no domain selected", "warning")
+        row = self._selected_row()
+        if row is None:
             return
-        source = self.source_of(domain)
+        key, domain = row
+        source = self.source_of(key)
         step = vnc.plan(domain, str(getattr(source, "uri", source.label)), configured=self.vnc_viewer)
         if isinstance(step, vnc.Unavailable):
             self.say(step.reason, "warning")

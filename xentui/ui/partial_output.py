@@ -4,8 +4,9 @@ Textual's partial update (ChopsUpdate.render_segments) crops the end of each cha
 writing at the left edge of the widget. The domain table spans the whole line, so a changed CPU% cell
 rewrote the name, ID, state, mode and memory columns too: about 60 % of the bytes sent each second.
 This replacement also crops the start, unless that would split a double-width character (then it
-keeps Textual's behaviour for that chop). It is installed only when ChopsUpdate has the shape it
-expects, so a Textual that changes it falls back to its own code.
+keeps Textual's behaviour for that chop). It is installed only on the Textual major version it was
+tested with and when ChopsUpdate has the shape it expects, so any other Textual keeps its own code.
+Where no start is cropped, its output is byte-identical to Textual's (tests/test_partial_output.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,18 @@ try:
     from textual import _compositor
 except ImportError:  # pragma: no cover - a Textual without it keeps its own output path
     _compositor = None  # type: ignore[assignment]
+
+TESTED_TEXTUAL_MAJOR = 8  # pyproject pins textual below the next major; a new major is tested before it is allowed
+TEXTUAL_RENDER_SEGMENTS: Any = getattr(getattr(_compositor, "ChopsUpdate", None), "render_segments", None)
+
+
+def _textual_major() -> int | None:
+    import textual
+
+    try:
+        return int(str(textual.__version__).split(".")[0])
+    except (ValueError, AttributeError, ImportError):
+        return None
 
 
 def _cuttable(strip: Strip, offset: int) -> bool:
@@ -54,6 +67,8 @@ def render_segments(self: Any, console: Console) -> str:
 
 
 def install() -> bool:
+    if _textual_major() != TESTED_TEXTUAL_MAJOR:
+        return False
     expected = ("chops", "spans", "chop_ends")
     chops_update: Any = getattr(_compositor, "ChopsUpdate", None)
     if chops_update is None or not hasattr(chops_update, "render_segments"):

@@ -3,13 +3,14 @@
 Textual's DataTable repaints every visible row when any cell changes; on a busy dom0 with CPU%
 moving every second that is most of the screen, every second. This widget keeps one rendered strip
 per row and, on a refresh, marks dirty just the changed cells' regions, so the terminal receives
-only those characters. Selection follows the domain (its key), not the row number.
+only those characters. Rows are keyed by (host, domain) and the selection follows that key.
+
+Columns come from `xentui.columns`: they are fitted to the width (the least important dropped first),
+and the view state (filter, sort, grouping, inactive rows, I/O columns) lives here as reactives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, ClassVar
 
 from rich.segment import Segment
@@ -19,115 +20,14 @@ from textual import events
 from textual.binding import Binding, BindingType
 from textual.geometry import Region, Size
 from textual.message import Message
+from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from xentui.fleet import FleetFrame
-from xentui.model import Domain, Mode, State
+from xentui.columns import COLUMNS, GAP, Column, Group, Layout, cell, column, layout
+from xentui.fleet import FleetFrame, RowKey
+from xentui.model import Domain
 from xentui.poller import Rates
-from xentui.text import printable
-
-STATE_STYLE = {
-    State.RUNNING: "green", State.BLOCKED: "green", State.PAUSED: "yellow", State.SHUTDOWN: "yellow",
-    State.SHUTOFF: "bright_black", State.CRASHED: "bold red", State.DYING: "red", State.UNKNOWN: "magenta",
-}  # fmt: skip
-MODE_STYLE = {Mode.PV: "cyan", Mode.HVM: "magenta", Mode.PVH: "blue", Mode.UNKNOWN: "bright_black"}
-PAD = 1  # blank cells each side of a column
-
-
-@dataclass(frozen=True)
-class Column:
-    key: str
-    label: str
-    width: int
-    sort: Callable[[Domain, Rates | None], Any]
-    io: bool = False
-    numeric: bool = True
-    host: bool = False  # shown only when several hosts are watched
-
-
-def _num(v: float | None) -> float:
-    return -1.0 if v is None else v
-
-
-COLUMNS: tuple[Column, ...] = (
-    Column("host", "Host", 14, lambda d, r: d.host.lower(), numeric=False, host=True),
-    Column("name", "Name", 24, lambda d, r: d.name.lower(), numeric=False),
-    Column("id", "ID", 5, lambda d, r: (d.id is None, d.id or 0)),
-    Column("state", "State", 9, lambda d, r: d.state.value, numeric=False),
-    Column("mode", "Mode", 8, lambda d, r: d.mode.value, numeric=False),
-    Column("mem", "Mem", 8, lambda d, r: d.memory_kib),
-    Column("maxmem", "MaxMem", 8, lambda d, r: d.max_memory_kib),
-    Column("vcpus", "VCPUs", 5, lambda d, r: d.vcpus),
-    Column("cpu", "CPU%", 6, lambda d, r: _num(r.cpu_pct if r else None)),
-    Column("time", "CPU time", 10, lambda d, r: d.cpu_time_ns or -1),
-    Column("access", "Con Gfx", 9, lambda d, r: (d.has_console, bool(d.graphics)), numeric=False),
-    Column("netrx", "NetRX/s", 8, lambda d, r: _num(r.net_rx_bps if r else None), io=True),
-    Column("nettx", "NetTX/s", 8, lambda d, r: _num(r.net_tx_bps if r else None), io=True),
-    Column("blkrd", "BlkRd/s", 8, lambda d, r: _num(r.block_read_bps if r else None), io=True),
-    Column("blkwr", "BlkWr/s", 8, lambda d, r: _num(r.block_write_bps if r else None), io=True),
-)
-_WIDTH = {c.key: c.width for c in COLUMNS}
-
-
-def human_bytes(n: float | None) -> str:
-    if n is None:
-        return "-"
-    for unit in ("B", "K", "M", "G", "T"):
-        if abs(n) < 1024 or unit == "T":
-            return f"{n:.0f}{unit}" if unit == "B" else f"{n:.1f}{unit}"
-        n /= 1024
-    return "-"
-
-
-def human_mib(kib: int) -> str:
-    mib = kib / 1024
-    return f"{mib / 1024:.1f}G" if mib >= 10240 else f"{mib:.0f}M"
-
-
-def human_duration(ns: int | None) -> str:
-    if ns is None:
-        return "-"
-    s = int(ns // 1_000_000_000)
-    d, s = divmod(s, 86400)
-    h, s = divmod(s, 3600)
-    m, s = divmod(s, 60)
-    return f"{d}d{h:02d}h{m:02d}m" if d else f"{h}:{m:02d}:{s:02d}"
-
-
-def cell_texts(d: Domain, r: Rates | None, io: bool, host: bool = False, stale: bool = False) -> tuple[Text, ...]:
-    """Every cell as rich Text (never markup): guest-controlled strings are made printable first.
-
-    `host` adds the host column; `stale` dims the row (its host is disconnected: these are its last figures).
-    """
-
-    def num(key: str, value: str) -> Text:
-        return Text(value.rjust(_WIDTH[key]))
-
-    mode = d.mode.value + ("+pv" if d.pv_drivers and d.mode is Mode.HVM else "")
-    access = ("con " if d.has_console else "    ") + ((d.vnc.kind if d.vnc else "") or "")
-    exposed = any(g.exposed for g in d.graphics)
-    cells = [Text(printable(d.host, 32), style="bold")] if host else []
-    cells += [
-        Text(printable(d.name, 48)),
-        num("id", str(d.id) if d.id is not None else "-"),
-        Text(d.state.value, style=STATE_STYLE[d.state]),
-        Text(mode, style=MODE_STYLE[d.mode]),
-        num("mem", human_mib(d.memory_kib)),
-        num("maxmem", human_mib(d.max_memory_kib)),
-        num("vcpus", f"{d.vcpus}/{d.max_vcpus}" if d.vcpus != d.max_vcpus else str(d.vcpus)),
-        num("cpu", f"{r.cpu_pct:.1f}" if r and r.cpu_pct is not None else "-"),
-        num("time", human_duration(d.cpu_time_ns)),
-        Text(access + ("!" if exposed else ""), style="bold red" if exposed else ""),
-    ]
-    if io:
-        values = (r.net_rx_bps, r.net_tx_bps, r.block_read_bps, r.block_write_bps) if r else (None,) * 4
-        for key, v in zip(("netrx", "nettx", "blkrd", "blkwr"), values):
-            cells.append(num(key, human_bytes(v)))
-    if stale:
-        for cell in cells:
-            cell.stylize("dim")
-    return tuple(cells)
 
 
 def matches(d: Domain, needle: str) -> bool:
@@ -157,20 +57,27 @@ class DomainTable(ScrollView, can_focus=True):
     DomainTable:blur > .domain-table--cursor { background: $foreground 12%; }
     """
 
+    filter_text: reactive[str] = reactive("", init=False)
+    show_inactive: reactive[bool] = reactive(True, init=False)
+    show_io: reactive[bool] = reactive(False, init=False)
+    group_by_host: reactive[bool] = reactive(False, init=False)
+    sort_key: reactive[str] = reactive("id", init=False)
+    sort_reverse: reactive[bool] = reactive(False, init=False)
+
     class RowHighlighted(Message):
-        def __init__(self, key: str | None) -> None:
+        def __init__(self, key: RowKey | None) -> None:
             super().__init__()
             self.key = key
 
     class RowSelected(Message):
-        def __init__(self, key: str | None) -> None:
+        def __init__(self, key: RowKey | None) -> None:
             super().__init__()
             self.key = key
 
     class ConsoleRequested(Message):
         """The "con" marker of a row was clicked."""
 
-        def __init__(self, key: str | None) -> None:
+        def __init__(self, key: RowKey | None) -> None:
             super().__init__()
             self.key = key
 
@@ -182,45 +89,86 @@ class DomainTable(ScrollView, can_focus=True):
     def __init__(self, fleet: bool = False, **kwargs: Any) -> None:
         """`fleet`: several hosts are watched, so there is a Host column and rows are grouped by host."""
         super().__init__(**kwargs)
-        self.filter_text = ""
-        self.show_inactive = True
-        self.show_io = False
         self.show_host = fleet
-        self.group_by_host = fleet
-        self.sort_key = "id"
-        self.sort_reverse = False
+        self.set_reactive(DomainTable.group_by_host, fleet)
         self.cursor = 0
-        self._columns: list[Column] = []
-        self._offsets: list[int] = []  # x of each visible column's first cell
-        self._cells: dict[str, tuple[Text, ...]] = {}
-        self._strips: dict[str, Strip] = {}  # rendered rows, without the cursor
+        self._frame: FleetFrame | None = None
+        self._layout: Layout = layout([], [], None)
+        self._layout_basis: tuple[object, ...] = ()
+        self._cells: dict[RowKey, tuple[Text, ...]] = {}
+        self._strips: dict[RowKey, Strip] = {}  # rendered rows, without the cursor
         self._header: Strip | None = None
-        self._domains: dict[str, Domain] = {}
-        self._rates: dict[str, Rates] = {}
-        self._hosts: dict[str, int] = {}  # domain key → its host's place in the fleet
-        self._stale: dict[str, bool] = {}  # domain key → its host is disconnected
-        self._order: list[str] = []
-        self._set_columns()
+        self._domains: dict[RowKey, Domain] = {}
+        self._rates: dict[RowKey, Rates] = {}
+        self._stale: dict[RowKey, bool] = {}  # row key → its host is disconnected (these are its last figures)
+        self._order: list[RowKey] = []
+
+    # -- view state ------------------------------------------------------------------------------------------
+    def watch_filter_text(self) -> None:
+        self._rebuild()
+
+    def watch_show_inactive(self) -> None:
+        self._rebuild()
+
+    def watch_show_io(self) -> None:
+        self._rebuild()
+
+    def watch_group_by_host(self) -> None:
+        self._rebuild()
+
+    def watch_sort_key(self) -> None:
+        self._rebuild()
+
+    def watch_sort_reverse(self) -> None:
+        self._rebuild()
+
+    def set_sort(self, key: str, reverse: bool | None = None) -> None:
+        """Sort by a column; the same column again flips the direction. Figures sort biggest first."""
+        if key == self.sort_key and reverse is None:
+            self.sort_reverse = not self.sort_reverse
+            return
+        direction = reverse if reverse is not None else column(key).descending_first
+        self.set_reactive(DomainTable.sort_reverse, direction)  # no rebuild yet: the key's watcher does one
+        if key == self.sort_key:
+            self._rebuild()
+        else:
+            self.sort_key = key
 
     # -- columns and geometry --------------------------------------------------------------------------------
-    def _set_columns(self) -> None:
-        self._columns = [c for c in COLUMNS if (self.show_io or not c.io) and (self.show_host or not c.host)]
-        x = 0
-        self._offsets = []
-        for c in self._columns:
-            self._offsets.append(x)
-            x += c.width + 2 * PAD
+    def _candidates(self) -> list[Column]:
+        shown = {Group.CORE: True, Group.IO: self.show_io, Group.HOST: self.show_host}
+        return [c for c in COLUMNS if shown[c.group]]
+
+    def _available_width(self) -> int:
+        width = self.size.width
+        if len(self._order) + 1 > self.size.height:  # a vertical scrollbar takes its share
+            width -= self.styles.scrollbar_size_vertical
+        return max(0, width)
+
+    def _fit_columns(self) -> bool:
+        """Choose the columns and their widths for the current width and rows; True when the layout changed."""
+        frame = self._frame
+        rows = frame.rows if frame is not None else {}
+        basis = (self._available_width(), self.show_io, self.show_host, frozenset(rows))
+        if basis == self._layout_basis:
+            return False
+        self._layout_basis = basis
+        new = layout(self._candidates(), list(rows.values()), basis[0] or None)
+        if new == self._layout:
+            return False
+        self._layout = new
         self._header = None
         self._strips.clear()
         self._cells.clear()
+        return True
 
     @property
     def line_width(self) -> int:
-        return sum(c.width + 2 * PAD for c in self._columns)
+        return self._layout.line_width
 
     @property
     def visible_column_keys(self) -> tuple[str, ...]:
-        return tuple(c.key for c in self._columns)
+        return self._layout.keys
 
     def _update_virtual_size(self) -> None:
         self.virtual_size = Size(self.line_width, len(self._order) + 1)
@@ -230,14 +178,26 @@ class DomainTable(ScrollView, can_focus=True):
     def row_count(self) -> int:
         return len(self._order)
 
-    def keys_in_order(self) -> list[str]:
+    def keys_in_order(self) -> list[RowKey]:
         return list(self._order)
 
-    def cells(self, key: str) -> tuple[Text, ...]:
-        return self._cells[key]
+    def cell_text(self, key: RowKey, column_key: str) -> str:
+        """What a row shows in a column (stripped); "" when that column is not on screen."""
+        if column_key not in self._layout.keys:
+            return ""
+        return self._cells[key][self._layout.keys.index(column_key)].plain.strip()
+
+    def row_texts(self, key: RowKey) -> dict[str, str]:
+        """Every visible column of a row, by column key."""
+        return {k: c.plain.strip() for k, c in zip(self._layout.keys, self._cells[key])}
+
+    def column_styles(self, key: RowKey, column_key: str) -> str:
+        """The styles applied to one cell (for tests of dimming and colours)."""
+        text = self._cells[key][self._layout.keys.index(column_key)]
+        return " ".join([str(text.style), *(str(s.style) for s in text.spans)])
 
     @property
-    def selected_key(self) -> str | None:
+    def selected_key(self) -> RowKey | None:
         return self._order[self.cursor] if 0 <= self.cursor < len(self._order) else None
 
     @property
@@ -256,15 +216,18 @@ class DomainTable(ScrollView, can_focus=True):
         (another host refreshed, or nothing moved) is not even rendered again.
         """
         keep = self.selected_key
+        self._frame = frame
         old_domains, old_rates, old_stale = self._domains, self._rates, self._stale
         self._rates = frame.rates
-        self._hosts = frame.owners
-        away = [h.frame is not None and not h.frame.connected for h in frame.hosts]
-        wanted = {d.key: d for d in frame.domains if self.shows(d)}
-        self._stale = {k: away[frame.owners.get(k, 0)] for k in wanted}
+        away = {h.name: h.frame is not None and not h.frame.connected for h in frame.hosts}
+        wanted = {k: d for k, d in frame.rows.items() if self.shows(d)}
+        self._stale = {k: away[k.host] for k in wanted}
         self._domains = wanted
-        structural = set(wanted) != set(self._cells)
-        dirty: list[tuple[str, int]] = []
+        structural = set(wanted) != set(self._order)
+        if structural:
+            self._order = list(wanted)  # for the width (scrollbar) until sorted below
+        relaid = self._fit_columns()
+        dirty: list[tuple[RowKey, int]] = []
         for key in [k for k in self._cells if k not in wanted]:
             del self._cells[key]
             self._strips.pop(key, None)
@@ -277,7 +240,7 @@ class DomainTable(ScrollView, can_focus=True):
                 and old_stale.get(key) == self._stale[key]
             ):
                 continue
-            cells = cell_texts(d, rate, self.show_io, self.show_host, self._stale[key])
+            cells = self._render_cells(d, rate, self._stale[key])
             old = self._cells.get(key)
             if old != cells:
                 self._cells[key] = cells
@@ -285,7 +248,7 @@ class DomainTable(ScrollView, can_focus=True):
                 if old is not None:
                     dirty.extend((key, i) for i, (a, b) in enumerate(zip(old, cells)) if a != b)
         order = self._sorted_keys()
-        if structural or order != self._order:
+        if structural or relaid or order != self._order:
             self._order = order
             self._update_virtual_size()
             self._place_cursor(keep)
@@ -293,51 +256,54 @@ class DomainTable(ScrollView, can_focus=True):
         else:
             self._refresh_cells(dirty)
 
-    def _sorted_keys(self) -> list[str]:
-        col = next(c for c in COLUMNS if c.key == self.sort_key)
+    def _render_cells(self, d: Domain, r: Rates | None, stale: bool) -> tuple[Text, ...]:
+        lay = self._layout
+        cells = tuple(cell(c, w, d, r) for c, w in zip(lay.columns, lay.widths))
+        if stale:
+            for text in cells:
+                text.stylize("dim")
+        return cells
+
+    def _sorted_keys(self) -> list[RowKey]:
+        col = column(self.sort_key)
+        domains, rates = self._domains, self._rates
         order = sorted(
-            self._domains,
-            key=lambda k: (col.sort(self._domains[k], self._rates.get(k)), self._domains[k].name),
-            reverse=self.sort_reverse,
+            domains, key=lambda k: (col.sort(domains[k], rates.get(k)), domains[k].name), reverse=self.sort_reverse
         )
-        if self.group_by_host:  # a stable sort: each host's rows together, in the fleet's order, sorted within
-            order.sort(key=lambda k: self._hosts.get(k, 0))
+        if self.group_by_host and self._frame is not None:
+            # A stable sort: each host's rows together, in the fleet's order, sorted within.
+            place = {h.name: i for i, h in enumerate(self._frame.hosts)}
+            order.sort(key=lambda k: place[k.host])
         return order
 
-    def _refresh_cells(self, dirty: list[tuple[str, int]]) -> None:
+    def _refresh_cells(self, dirty: list[tuple[RowKey, int]]) -> None:
         if not dirty:
             return
         row_of = {k: i for i, k in enumerate(self._order)}
         scroll_x, scroll_y = self.scroll_offset
         height = self.size.height
+        lay = self._layout
         for key, col in dirty:
             y = row_of[key] - scroll_y + 1
             if 1 <= y < height:
-                self.refresh(Region(self._offsets[col] - scroll_x, y, self._columns[col].width + 2 * PAD, 1))
+                self.refresh(Region(lay.offsets[col] - scroll_x, y, lay.widths[col], 1))
 
-    def _place_cursor(self, keep: str | None) -> None:
+    def _place_cursor(self, keep: RowKey | None) -> None:
         if keep is not None and keep in self._domains:
             self.cursor = self._order.index(keep)
         self.cursor = max(0, min(self.cursor, len(self._order) - 1))
         self._scroll_to_cursor()
 
-    def set_sort(self, key: str, reverse: bool | None = None) -> None:
-        """Sort by a column; the same column again flips the direction. Call rebuild() after."""
-        if key == self.sort_key and reverse is None:
-            self.sort_reverse = not self.sort_reverse
-        else:
-            self.sort_key = key
-            numeric = next((c.numeric for c in COLUMNS if c.key == key), False) and key != "id"
-            self.sort_reverse = reverse if reverse is not None else numeric
-        self._header = None
-
-    def rebuild(self, frame: FleetFrame | None) -> None:
-        """After a change of filter, inactive toggle, sort or columns: rebuild the rows, keeping the selection."""
+    def _rebuild(self) -> None:
+        """After a change of view state: rebuild the rows from the last frame, keeping the selection."""
         keep = self.selected_key
-        self._set_columns()
+        self._header = None
+        self._layout_basis = ()
         self._order = []
-        if frame is not None:
-            self.apply(frame)
+        self._cells.clear()
+        self._strips.clear()
+        if self._frame is not None:
+            self.apply(self._frame)
         self._place_cursor(keep)
         self._update_virtual_size()
         self.refresh()
@@ -345,27 +311,25 @@ class DomainTable(ScrollView, can_focus=True):
 
     # -- rendering -----------------------------------------------------------------------------------------
     def _render_row(self, texts: list[Text], style: Style) -> Strip:
-        line = Text(no_wrap=True, end="")
-        for col, text in zip(self._columns, texts):
-            cell = text.copy()
-            cell.truncate(col.width, overflow="ellipsis", pad=True)
-            line.append(" " * PAD)
-            line.append_text(cell)
-            line.append(" " * PAD)
+        line = Text(" " * GAP, no_wrap=True, end="")
+        for text in texts:
+            line.append_text(text)
+            line.append(" " * GAP)
         segments = list(line.render(self.app.console))
-        return Strip(Segment.apply_style(segments, style), self.line_width).adjust_cell_length(self.line_width, style)
+        width = self.line_width
+        return Strip(Segment.apply_style(segments, style), width).adjust_cell_length(width, style)
 
     def _header_strip(self) -> Strip:
         if self._header is None:
             labels = []
-            for c in self._columns:
+            for c, w in zip(self._layout.columns, self._layout.widths):
                 arrow = ("▼" if self.sort_reverse else "▲") if c.key == self.sort_key else ""
-                label = c.label + arrow
-                labels.append(Text(label.rjust(c.width) if c.numeric else label))
+                label = (c.label + arrow)[: max(w, 1)]
+                labels.append(Text(label.rjust(w) if c.right else label.ljust(w)))
             self._header = self._render_row(labels, self.get_component_rich_style("domain-table--header"))
         return self._header
 
-    def _row_strip(self, key: str) -> Strip:
+    def _row_strip(self, key: RowKey) -> Strip:
         strip = self._strips.get(key)
         if strip is None:
             strip = self._render_row(list(self._cells[key]), self.rich_style)
@@ -389,6 +353,8 @@ class DomainTable(ScrollView, can_focus=True):
         return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
 
     def on_resize(self) -> None:
+        if self._fit_columns() and self._frame is not None:
+            self._rebuild()
         self._update_virtual_size()
 
     def notify_style_update(self) -> None:
@@ -418,10 +384,10 @@ class DomainTable(ScrollView, can_focus=True):
         elif self.cursor >= scroll_y + rows_visible:
             self.scroll_to(y=self.cursor - rows_visible + 1, animate=False)
 
-    def select_name(self, name: str) -> bool:
-        """Move the cursor to the first domain of that name; False when none is shown."""
+    def select_name(self, name: str, host: str | None = None) -> bool:
+        """Move the cursor to the first domain of that name (on that host); False when none is shown."""
         for row, key in enumerate(self._order):
-            if self._domains[key].name == name:
+            if self._domains[key].name == name and (host is None or key.host == host):
                 self._move_cursor(row)
                 return True
         return False
@@ -438,19 +404,30 @@ class DomainTable(ScrollView, can_focus=True):
     def action_select(self) -> None:
         self.post_message(self.RowSelected(self.selected_key))
 
+    def column_at(self, x: int) -> str | None:
+        """The key of the column under cell x of the line (scrolling included), or None between columns."""
+        lay = self._layout
+        for c, start, w in zip(lay.columns, lay.offsets, lay.widths):
+            if start <= x < start + w:
+                return c.key
+        return None
+
+    def column_x(self, column_key: str) -> int:
+        """Where a visible column starts on the line (for tests and mouse hit-testing)."""
+        return self._layout.offsets[self._layout.keys.index(column_key)]
+
     def on_click(self, event: events.Click) -> None:
         scroll_x, scroll_y = self.scroll_offset
+        x = event.x + scroll_x
         if event.y == 0:
-            x = event.x + scroll_x
-            for col, start in zip(self._columns, self._offsets):
-                if start <= x < start + col.width + 2 * PAD:
-                    self.post_message(self.HeaderSelected(col.key))
-                    return
+            key = self.column_at(x)
+            if key is not None:
+                self.post_message(self.HeaderSelected(key))
             return
         row = scroll_y + event.y - 1
         if 0 <= row < len(self._order):
             self._move_cursor(row)
-            if self._on_console_marker(event.x + scroll_x):
+            if self._on_console_marker(x):
                 self.post_message(self.ConsoleRequested(self.selected_key))
             elif event.chain > 1:  # double click: open the detail
                 self.post_message(self.RowSelected(self.selected_key))
@@ -459,5 +436,5 @@ class DomainTable(ScrollView, can_focus=True):
         domain = self.selected
         if domain is None or not domain.has_console or "access" not in self.visible_column_keys:
             return False
-        start = self._offsets[self.visible_column_keys.index("access")] + PAD
+        start = self.column_x("access")
         return start <= x < start + 3
