@@ -86,10 +86,10 @@ async def _wait(pilot: Any, check: Callable[[], bool], timeout: float, what: str
     raise AssertionError(f"not in {timeout} s: {what}")
 
 
-def _rows(app: XenTUI) -> dict[str, tuple[str, ...]]:
-    """name → the row's cell texts (Host first)."""
+def _rows(app: XenTUI) -> dict[str, dict[str, str]]:
+    """name → the row's cell texts by column key."""
     table = app.query_one(DomainTable)
-    return {table.cells(k)[1].plain: tuple(c.plain for c in table.cells(k)) for k in table.keys_in_order()}
+    return {table.cell_text(k, "name"): table.row_texts(k) for k in table.keys_in_order()}
 
 
 def _header_line(app: XenTUI, host: str) -> str:
@@ -144,12 +144,12 @@ async def test_fleet_dashboard_survives_a_host_going_away_and_a_hanging_one(flee
             async with app.run_test(size=(180, 50)) as pilot:
                 await _wait(pilot, lambda: {"alpha-g0", "beta-g3", run} <= set(_rows(app)), 30, "three hosts' rows")
                 rows = _rows(app)
-                assert rows["alpha-g1"][0] == "alpha" and rows["beta-g3"][0] == "beta" and rows[run][0] == "qemu-lab"
+                assert [rows[n]["host"] for n in ("alpha-g1", "beta-g3", run)] == ["alpha", "beta", "qemu-lab"]
                 assert _condition(app, 3) == "connecting"  # the hanging host holds up nobody
                 header = str(app.query_one("#summary").render())
                 assert "4 hosts" in header and "3 connected, 1 connecting" in header
                 # Rows are grouped by host, in the order the hosts were given.
-                hosts = [_rows(app)[n][0] for n in _rows(app)]
+                hosts = [row["host"] for row in _rows(app).values()]
                 assert hosts == sorted(hosts, key=["alpha", "beta", "qemu-lab"].index)
 
                 fleet.stop(alpha)
@@ -157,8 +157,8 @@ async def test_fleet_dashboard_survives_a_host_going_away_and_a_hanging_one(flee
                 assert "disconnected, retrying in" in _header_line(app, "alpha")
                 assert "alpha-g0" in _rows(app)  # its last rows stay, dimmed
                 # The others go on refreshing: the real guest's CPU time keeps moving.
-                before = _rows(app)[run][9]
-                await _wait(pilot, lambda: _rows(app)[run][9] != before, 10, "the QEMU guest's CPU time to move")
+                before = _rows(app)[run]["time"]
+                await _wait(pilot, lambda: _rows(app)[run]["time"] != before, 10, "the QEMU guest's CPU time to move")
                 assert _condition(app, 1) == "connected" and _condition(app, 2) == "connected"
                 # Keys still work while a host is away and another hangs.
                 await pilot.press("slash")
