@@ -62,14 +62,17 @@ def test_bad_config_names_file_and_place(tmp_path: Path, text: str, message: str
         config.load(path)
 
 
-def test_resolve_names_hosts_distinctly() -> None:
+def test_resolve_picks_configured_hosts_each_uri_once() -> None:
     cfg = config.Config((HostSpec("xen+ssh://root@a/system", "a"),))
     assert config.resolve([], cfg) == [HostSpec("xen+ssh://root@a/system", "a")]
     assert config.resolve(["qemu:///system"], cfg) == [HostSpec("qemu:///system")]  # one host: libvirt names it
-    got = config.resolve(["a", "qemu+ssh://kvm7/system", "qemu+tcp://kvm7:16510/system", "qemu:///system", "a"], cfg)
-    assert [s.name for s in got] == ["a", "kvm7", "kvm7:16510", "qemu:system"]
-    twice = config.resolve(["test:///default", "test+tcp://h/default", "test+ssh://h/default"], config.Config())
-    assert [s.name for s in twice] == ["test:default", "h", "h#2"]
+    got = config.resolve(["a", "qemu+ssh://kvm7/system", "qemu:///system", "a"], cfg)
+    assert got == [
+        HostSpec("xen+ssh://root@a/system", "a"),
+        HostSpec("qemu+ssh://kvm7/system"),
+        HostSpec("qemu:///system"),
+    ]
+    # Names are made distinct by the source factory alone (tests/test_factory.py).
 
 
 def test_uri_helpers() -> None:
@@ -158,6 +161,7 @@ async def test_table_groups_by_host_and_renders_only_the_host_that_changed(monke
         # b goes away: its rows stay, dimmed; a's rows are untouched.
         rendered.clear()
         app.apply_frame(FleetFrame.combine((a, HostStatus("b", "B", frame=_frame("bravo", "B", ["alpha"], False)))))
+        await pilot.pause()  # a row set that changed is rendered as it is drawn
         assert rendered == ["alpha"]
         dim = table.keys_in_order()[2]
         assert all("dim" in table.column_styles(dim, k) for k, v in table.row_texts(dim).items() if v)
@@ -219,7 +223,7 @@ def test_driver_without_bulk_stats_is_read_domain_by_domain() -> None:
 
 def test_fleet_polls_each_host_on_its_own() -> None:
     class Slow:
-        label, read_only = "slow", True
+        label, host_name, read_only = "slow", "slow", True
 
         def __init__(self) -> None:
             import threading
@@ -232,7 +236,7 @@ def test_fleet_polls_each_host_on_its_own() -> None:
 
         def set_change_callback(self, cb: Any) -> None: ...
         def console(self, d: Any) -> Any: ...
-        def lifecycle(self, d: Any, a: str) -> None: ...
+        def lifecycle(self, d: Any, a: Any) -> None: ...
         def close(self) -> None: ...
 
     import threading
@@ -272,3 +276,64 @@ def test_source_precedence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert labels("--demo", "-c", "test:///default") == ["demo (libvirt test driver)"]
     monkeypatch.setenv("XENTUI_CONFIG", str(tmp_path / "none.toml"))
     assert labels() == ["test:///default"]
+
+
+class _Counting(LibvirtSource):
+    """A real test-driver source that counts its snapshots and closes."""
+
+    def __init__(self, uri: str) -> None:
+        super().__init__(uri)
+        self.snapshots = 0
+        self.closed = 0
+
+    def snapshot(self) -> Snapshot:
+        self.snapshots += 1
+        return super().snapshot()
+
+    def close(self) -> None:
+        self.closed += 1
+        super().close()
+
+
+def test_fleet_is_a_context_manager_that_joins_its_pollers_and_closes_its_sources() -> None:
+    import threading
+
+    sources = [_Counting("test:///default"), _Counting(DEMO)]
+    first = threading.Event()
+    with Fleet(sources, lambda f: first.set(), interval=0.2) as fleet:
+        fleet.start()
+        assert first.wait(10)
+        threads = list(fleet._threads)
+    assert all(not t.is_alive() for t in threads)  # joined on exit
+    assert [s.closed for s in sources] == [1, 1]
+    fleet.close()  # closing again does nothing
+    assert [s.closed for s in sources] == [1, 1]
+    with pytest.raises(ValueError, match="two hosts named 'test:default'"):
+        Fleet([LibvirtSource("test:///default"), LibvirtSource("test:///default")])
+
+
+def test_faster_at_a_long_interval_takes_effect_at_once() -> None:
+    """`+` at 30 s: the pollers are woken to wait for the new interval's tick, not the rest of 30 s."""
+    import threading
+    import time
+
+    frames: list[float] = []
+    seen = threading.Event()
+
+    def on_frame(_f: FleetFrame) -> None:
+        frames.append(time.monotonic())
+        seen.set()
+
+    with Fleet([_Counting("test:///default"), _Counting(DEMO)], on_frame, interval=30) as fleet:
+        fleet.start()
+        for _ in range(2):  # each host's first frame
+            assert seen.wait(10)
+            seen.clear()
+        time.sleep(0.3)
+        count, asked = len(frames), time.monotonic()
+        fleet.set_interval(0.5)
+        deadline = asked + 3
+        while len(frames) < count + 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert len(frames) >= count + 2, "the pollers went on waiting out the 30 s interval"
+        assert frames[count + 1] - asked < 1.0  # both hosts, on the new interval's next tick

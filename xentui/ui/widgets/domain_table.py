@@ -185,15 +185,15 @@ class DomainTable(ScrollView, can_focus=True):
         """What a row shows in a column (stripped); "" when that column is not on screen."""
         if column_key not in self._layout.keys:
             return ""
-        return self._cells[key][self._layout.keys.index(column_key)].plain.strip()
+        return self._row_cells(key)[self._layout.keys.index(column_key)].plain.strip()
 
     def row_texts(self, key: RowKey) -> dict[str, str]:
         """Every visible column of a row, by column key."""
-        return {k: c.plain.strip() for k, c in zip(self._layout.keys, self._cells[key])}
+        return {k: c.plain.strip() for k, c in zip(self._layout.keys, self._row_cells(key))}
 
     def column_styles(self, key: RowKey, column_key: str) -> str:
         """The styles applied to one cell (for tests of dimming and colours)."""
-        text = self._cells[key][self._layout.keys.index(column_key)]
+        text = self._row_cells(key)[self._layout.keys.index(column_key)]
         return " ".join([str(text.style), *(str(s.style) for s in text.spans)])
 
     @property
@@ -213,7 +213,8 @@ class DomainTable(ScrollView, can_focus=True):
         """Bring the table to the frame. Unchanged rows cost nothing; changed cells alone are repainted.
 
         A row whose domain is the very object of the last frame, with equal rates and the same host condition
-        (another host refreshed, or nothing moved) is not even rendered again.
+        (another host refreshed, or nothing moved) is not even rendered again; a changed row that is off-screen
+        is only forgotten, and rendered when it scrolls into view.
         """
         keep = self.selected_key
         self._frame = frame
@@ -227,34 +228,48 @@ class DomainTable(ScrollView, can_focus=True):
         if structural:
             self._order = list(wanted)  # for the width (scrollbar) until sorted below
         relaid = self._fit_columns()
-        dirty: list[tuple[RowKey, int]] = []
         for key in [k for k in self._cells if k not in wanted]:
-            del self._cells[key]
-            self._strips.pop(key, None)
-        for key, d in wanted.items():
-            rate = self._rates.get(key)
-            if (
-                key in self._cells
-                and old_domains.get(key) is d
-                and old_rates.get(key) == rate
-                and old_stale.get(key) == self._stale[key]
-            ):
-                continue
-            cells = self._render_cells(d, rate, self._stale[key])
-            old = self._cells.get(key)
-            if old != cells:
-                self._cells[key] = cells
-                self._strips.pop(key, None)
-                if old is not None:
-                    dirty.extend((key, i) for i, (a, b) in enumerate(zip(old, cells)) if a != b)
+            self._forget(key)
+        rates, stale = self._rates, self._stale
+        changed = [
+            k
+            for k, d in wanted.items()
+            if old_domains.get(k) is not d or old_rates.get(k) != rates.get(k) or old_stale.get(k) != stale[k]
+        ]
         order = self._sorted_keys()
         if structural or relaid or order != self._order:
+            for key in changed:
+                self._forget(key)
             self._order = order
             self._update_virtual_size()
             self._place_cursor(keep)
             self.refresh()
-        else:
-            self._refresh_cells(dirty)
+            return
+        top = self.scroll_offset.y
+        on_screen = set(self._order[top : top + max(0, self.size.height - 1)])
+        dirty: list[tuple[RowKey, int]] = []
+        for key in changed:
+            old = self._cells.get(key)
+            if key not in on_screen or old is None:
+                self._forget(key)
+                continue
+            cells = self._render_cells(wanted[key], rates.get(key), stale[key])
+            if old != cells:
+                self._cells[key] = cells
+                self._strips.pop(key, None)
+                dirty.extend((key, i) for i, (a, b) in enumerate(zip(old, cells)) if a != b)
+        self._refresh_cells(dirty)
+
+    def _forget(self, key: RowKey) -> None:
+        self._cells.pop(key, None)
+        self._strips.pop(key, None)
+
+    def _row_cells(self, key: RowKey) -> tuple[Text, ...]:
+        cells = self._cells.get(key)
+        if cells is None:
+            cells = self._render_cells(self._domains[key], self._rates.get(key), self._stale[key])
+            self._cells[key] = cells
+        return cells
 
     def _render_cells(self, d: Domain, r: Rates | None, stale: bool) -> tuple[Text, ...]:
         lay = self._layout
@@ -332,7 +347,7 @@ class DomainTable(ScrollView, can_focus=True):
     def _row_strip(self, key: RowKey) -> Strip:
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._render_row(list(self._cells[key]), self.rich_style)
+            strip = self._render_row(list(self._row_cells(key)), self.rich_style)
             self._strips[key] = strip
         return strip
 
