@@ -130,3 +130,44 @@ def test_domain_vanishing_between_listing_and_reading_is_left_out(tmp_path: Path
     assert sorted(d.name for d in src.snapshot().domains) == ["g0", "g2"]
     src.close()
     assert libvirt is not None
+
+
+async def test_summary_card_shows_hostile_config_values_inert() -> None:
+    """Escape sequences, markup and bidi overrides from a configuration reach the card as visible text."""
+    import json
+
+    from conftest import read_fixture
+    from test_app import wait_rows
+
+    from xentui.fleet import FleetFrame
+    from xentui.model import HostInfo, Snapshot
+    from xentui.parsers.xl_json import parse_xl_json
+    from xentui.poller import Frame
+    from xentui.sources.demo import DemoSource
+    from xentui.ui.app import XenTUI
+    from xentui.ui.widgets.summary_card import SummaryCard
+
+    record = json.loads(read_fixture("xl-list-long.json"))[1]
+    config = record["config"]
+    config["b_info"]["cmdline"] = "console=hvc0 \u202eevil\x9b31m"
+    config["b_info"]["bootloader"] = "/usr/bin/[bold red]pygrub[/]"
+    config["b_info"]["bootloader_args"] = ["\u202eevil\x9b31m"]
+    config["disks"] = [{"pdev_path": "/dev/\x1b]52;c;cHduZWQ=\x07x", "vdev": "xvda\x1b[2J", "readwrite": 1}]
+    config["nics"] = [{"mac": "[@click=app.quit]q[/]", "bridge": "br\nsecond line", "model": "名" * 60}]
+    dom = parse_xl_json(json.dumps([record])).domains[0]
+    app = XenTUI(DemoSource(), interval=60)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await wait_rows(app, pilot, 13)
+        app.apply_frame(FleetFrame.one(Frame(Snapshot(HostInfo("h", "src"), (dom,), 1.0))))
+        await pilot.pause(0.1)
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        card = app.query_one(SummaryCard)
+        rows = ["".join(seg.text for seg in card.render_line(y)) for y in range(card.size.height)]
+        shown = "\n".join(rows)
+        assert len(rows) == len(card.lines()) == 6  # a newline in a value does not add a row
+        assert not any(c in shown for c in "\x1b\x9b\x07\u202e\r")
+        assert "bootloader /usr/bin/[bold red]pygrub[/] \\u202eevil\\x9b31m · kernel" in shown
+        assert "xvda\\x1b[2J ← /dev/\\x1b]52;c;cHduZWQ=\\x07x" in shown
+        assert "br\\x0asecond line [@click=app.quit]q[/] 名" in shown and rows[3].endswith("…")
+        assert app.is_running

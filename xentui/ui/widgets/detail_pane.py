@@ -1,4 +1,5 @@
-"""The selected domain's parsed configuration as a collapsible tree, with the mode-deciding fields marked."""
+"""The selected domain: its verdict, a summary card of plain facts, then the parsed configuration as a tree
+(the mode-deciding fields marked) or the raw text."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from textual.widgets import Static, Tree
 from textual.widgets.tree import TreeNode
 
 from xentui.model import ConfigNode, Domain
+from xentui.summary import summarize
 from xentui.text import printable
+from xentui.ui.widgets.summary_card import SummaryCard
 
 LEXERS = {"xl-json": "json", "libvirt-xml": "xml", "xm-sxp": "scheme", "xl-sxp": "scheme"}
 # Sections opened by default: the ones an admin reads to triage the mode.
@@ -47,6 +50,7 @@ class DetailPane(Vertical):
 
     def compose(self) -> ComposeResult:
         yield Static(id="verdict")
+        yield SummaryCard(id="card")
         tree: Tree[None] = Tree(Text("configuration"), id="config-tree")
         tree.show_root = False
         yield tree
@@ -62,6 +66,7 @@ class DetailPane(Vertical):
         tree = self.query_one("#config-tree", Tree)
         raw = self.query_one("#raw-text", Static)
         tree.clear()
+        self.query_one(SummaryCard).show(summarize(domain) if domain is not None else None)
         if domain is None:
             verdict.update(Text("No domain selected", style="italic"))
             raw.update("")
@@ -73,7 +78,7 @@ class DetailPane(Vertical):
             raw.update("")
             return
         head.append(f"  [{domain.config.format}]  ", style="dim")
-        head.append(printable(domain.config.verdict), style="bold yellow")
+        head.append(printable(str(domain.config.verdict)), style="bold yellow")
         verdict.update(head)
         self._fill(tree.root, domain.config.tree.children)
         raw.update(
