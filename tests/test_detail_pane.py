@@ -91,3 +91,18 @@ async def test_card_on_real_xen_outputs_and_hidden_without_a_domain() -> None:
         assert not card.display
         verdict = str(app.query_one(DetailPane).query_one("#verdict").render())
         assert "No domain selected" in verdict
+
+
+def test_size_line_in_mib() -> None:
+    from dataclasses import replace
+
+    from xentui.model import Mode
+    from xentui.summary import Summary
+    from xentui.ui.widgets.summary_card import size_text
+
+    s = Summary("g", None, Mode.PV, "", False, 2, 4, 1536, 2048, False, None, None, None, None, None)
+    assert size_text(s).plain == "2 VCPUs (max 4) · 1536 MiB (max 2048 MiB)"
+    assert size_text(replace(s, max_vcpus=2, max_memory_mib=None, max_memory_unlimited=True)).plain == (
+        "2 VCPUs · 1536 MiB (no maximum)"
+    )
+    assert size_text(replace(s, vcpus=None, memory_mib=None)).plain == "VCPUs unknown · memory unknown"

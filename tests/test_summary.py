@@ -247,3 +247,14 @@ def test_verdict_read_through_str() -> None:
     assert dom.config is not None
     config = DomainConfig(dom.config.format, dom.config.tree, dom.config.raw, Verdict())  # type: ignore[arg-type]
     assert summarize(replace(dom, config=config)).why == "bootloader pygrub"
+
+
+def test_no_memory_maximum() -> None:
+    from dataclasses import fields
+
+    if "max_memory_unlimited" not in {f.name for f in fields(Domain)}:
+        pytest.skip("the model has no max_memory_unlimited yet")
+    dom = _by_name(parse_sxp_domains(read_fixture("xend-multi.sxp")).domains)["Domain-0"]
+    s = summarize(replace(dom, max_memory_kib=None, max_memory_unlimited=True))  # type: ignore[call-arg]
+    assert s.max_memory_unlimited and s.max_memory_mib is None and s.memory_mib == 2048
+    assert not summarize(dom).max_memory_unlimited

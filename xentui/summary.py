@@ -77,6 +77,7 @@ class Summary:
     max_vcpus: int | None
     memory_mib: int | None  # rounded to whole MiB
     max_memory_mib: int | None
+    max_memory_unlimited: bool  # no maximum at all (xend's uncapped Domain-0, xentop's "no limit")
     boot: Boot | None
     disks: tuple[Disk, ...] | None
     nics: tuple[Nic, ...] | None
@@ -112,6 +113,8 @@ def summarize(domain: Domain) -> Summary:
         max_vcpus=_count(domain.max_vcpus),
         memory_mib=_mib(domain.memory_kib),
         max_memory_mib=_mib(domain.max_memory_kib),
+        # getattr: the model gains this flag together with `int | None` sizes.
+        max_memory_unlimited=bool(getattr(domain, "max_memory_unlimited", False)),
         boot=devices.boot if devices is not None else None,
         disks=devices.disks if devices is not None else None,
         nics=devices.nics if devices is not None else None,

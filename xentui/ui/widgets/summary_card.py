@@ -55,7 +55,9 @@ def size_text(summary: Summary) -> Text:
         mem = "memory unknown"
     else:
         mem = f"{summary.memory_mib} MiB"
-        if summary.max_memory_mib is not None and summary.max_memory_mib != summary.memory_mib:
+        if summary.max_memory_unlimited:
+            mem += " (no maximum)"
+        elif summary.max_memory_mib is not None and summary.max_memory_mib != summary.memory_mib:
             mem += f" (max {summary.max_memory_mib} MiB)"
     return _join([Text(cpus), Text(mem)])
 
