@@ -106,3 +106,22 @@ def test_size_line_in_mib() -> None:
         "2 VCPUs · 1536 MiB (no maximum)"
     )
     assert size_text(replace(s, vcpus=None, memory_mib=None)).plain == "VCPUs unknown · memory unknown"
+
+
+async def test_card_follows_a_ballooned_domain_with_the_same_config() -> None:
+    from dataclasses import replace
+
+    from xentui.fleet import FleetFrame
+
+    files = [str(FIXTURES / "xl-list.txt"), str(FIXTURES / "xl-list-long.json")]
+    app = XenTUI(FilesSource(files), interval=60)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await wait_rows(app, pilot, 4)
+        card = await open_detail(app, pilot, "pvguest")
+        assert card.lines()[1].plain == "CPU/Mem   1 VCPU · 128 MiB"
+        frame = app.frame
+        assert frame is not None
+        rows = {k: replace(d, memory_kib=98304) if d.name == "pvguest" else d for k, d in frame.rows.items()}
+        app.apply_frame(FleetFrame(frame.hosts, rows, frame.rates))
+        await pilot.pause(0.1)
+        assert card.lines()[1].plain == "CPU/Mem   1 VCPU · 96 MiB (max 128 MiB)"

@@ -58,6 +58,9 @@ class DetailPane(Vertical):
             yield Static(id="raw-text")
 
     def show(self, domain: Domain | None) -> None:
+        # The card follows every refresh (memory balloons, VCPUs come online with the same configuration);
+        # the tree is rebuilt only for another domain or configuration.
+        self.query_one(SummaryCard).show(summarize(domain) if domain is not None else None)
         key = (domain.key, id(domain.config)) if domain else None
         if key == self._shown:
             return
@@ -66,7 +69,6 @@ class DetailPane(Vertical):
         tree = self.query_one("#config-tree", Tree)
         raw = self.query_one("#raw-text", Static)
         tree.clear()
-        self.query_one(SummaryCard).show(summarize(domain) if domain is not None else None)
         if domain is None:
             verdict.update(Text("No domain selected", style="italic"))
             raw.update("")

@@ -153,6 +153,8 @@ class SummaryCard(Widget):
         self.summary: Summary | None = None
 
     def show(self, summary: Summary | None) -> None:
+        if summary == self.summary and self.display == (summary is not None):
+            return
         self.summary = summary
         self.display = summary is not None
         self.refresh(layout=True)
