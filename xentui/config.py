@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from xentui.sources.libvirt_source import uri_host
+from xentui.sources.uri import uri_host
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-import libvirt
-
 from xentui.sources.base import ActionError
+from xentui.sources.libvirt_binding import libvirt
 
 _WOULD_BLOCK = -2
 

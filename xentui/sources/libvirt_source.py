@@ -8,15 +8,14 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
-from urllib.parse import urlsplit
-
-import libvirt
 
 from xentui.model import Domain, HostInfo, IOCounters, Snapshot, State, flags_for
 from xentui.parsers.errors import ParseError
 from xentui.parsers.libvirt_xml import parse_domain_xml
 from xentui.sources.base import ActionError, CommandConsole, ConsoleStream, SourceError
+from xentui.sources.libvirt_binding import libvirt
 from xentui.sources.libvirt_console import open_console
+from xentui.sources.uri import uri_host
 
 _STATES = {
     0: State.UNKNOWN, 1: State.RUNNING, 2: State.BLOCKED, 3: State.PAUSED, 4: State.SHUTDOWN,
@@ -88,18 +87,6 @@ def error_kind(exc: libvirt.libvirtError) -> str:
     if exc.get_error_code() in _AUTH_CODES or any(w in _reason(exc).lower() for w in _AUTH_WORDS):
         return "auth"
     return "unreachable"
-
-
-def uri_host(uri: str) -> str:
-    """The host part of a remote URI, with its port when one is given; "" for local URIs."""
-    try:
-        parts = urlsplit(uri)
-        port = parts.port
-    except ValueError:
-        return ""
-    if not parts.hostname:
-        return ""
-    return f"{parts.hostname}:{port}" if port else parts.hostname
 
 
 def batch_uri(uri: str) -> str:
