@@ -21,8 +21,11 @@ from pathlib import Path
 
 from lab.artifacts import CACHE, LabUnavailable
 from lab.procs import free_port, stop_pid
+from lab.qemu_lab import prepare_host
 
+# The mount points are made first: on a machine where no libvirtd ever ran they do not exist.
 UNSHARE = (
+    "mkdir -p /run/libvirt /var/lib/libvirt /var/cache/libvirt && "
     "mount -t tmpfs tmpfs /run/libvirt && mount -t tmpfs tmpfs /var/lib/libvirt && "
     'mount -t tmpfs tmpfs /var/cache/libvirt && exec "$@"'
 )
@@ -88,6 +91,7 @@ class FleetLab:
     def start(self, d: Daemon) -> None:
         if shutil.which("unshare") is None or not os.path.exists("/usr/sbin/libvirtd"):
             raise LabUnavailable("libvirtd and unshare are needed (run scripts/setup.sh)")
+        prepare_host()  # libvirtd loads its QEMU driver too, which wants the libvirt-qemu user
         conf = d.directory / "libvirtd.conf"
         conf.write_text(
             f'unix_sock_dir = "{d.directory}"\nlisten_tls = 0\nlisten_tcp = 1\ntcp_port = "{d.port}"\n'

@@ -6,8 +6,8 @@ Each has a serial console and a VNC server on 127.0.0.1.
 
     python -m lab.qemu_lab up      # start it and print the URI; `down` stops it
 
-Set-up facts (see scripts/setup.sh): the QEMU user `libvirt-qemu` and the groups `libvirt-qemu` and
-`kvm` must exist; `/run/libvirt` must exist for virtlogd. When /dev/kvm exists but is root-only
+Set-up facts, made by `prepare_host` (a fresh machine has none of them): the QEMU user `libvirt-qemu`
+and the groups `libvirt-qemu` and `kvm`; `/run/libvirt` for virtlogd. When /dev/kvm exists but is root-only
 (mode 0600, as on hosts without udev's rule), libvirt probes QEMU with KVM, then finds /dev/kvm
 unusable for its QEMU user, discards its capability cache and probes again on every lookup: about
 4 s each, some 50 s per guest start. Giving /dev/kvm group kvm and mode 0660, as Debian's udev rule
@@ -70,16 +70,31 @@ def check_machine() -> None:
             raise LabUnavailable(f"{tool} is not installed (run scripts/setup.sh)")
     if os.geteuid() != 0:
         raise LabUnavailable("the lab runs a privileged libvirtd: run as root")
+    if os.path.exists("/run/libvirt/libvirt-sock"):
+        raise LabUnavailable("a system libvirtd is running; the lab needs the privileged QEMU driver to itself")
+
+
+def prepare_host() -> None:
+    """What a privileged libvirtd's QEMU driver expects of a Debian host (libvirt-daemon-system would make
+    it): the groups, the QEMU user, the directories, and /dev/kvm with group kvm and mode 0660."""
     import grp
     import pwd
 
+    for group in ("kvm", "libvirt-qemu"):
+        try:
+            grp.getgrnam(group)
+        except KeyError:
+            subprocess.run(["groupadd", "-r", group], check=True)
     try:
         pwd.getpwnam("libvirt-qemu")
-        grp.getgrnam("kvm")
-    except KeyError as exc:
-        raise LabUnavailable(f"missing user or group: {exc} (run scripts/setup.sh)") from None
-    if os.path.exists("/run/libvirt/libvirt-sock"):
-        raise LabUnavailable("a system libvirtd is running; the lab needs the privileged QEMU driver to itself")
+    except KeyError:
+        argv = ["useradd", "-r", "-g", "libvirt-qemu", "-G", "kvm", "-d", "/var/lib/libvirt"]
+        subprocess.run([*argv, "-s", "/usr/sbin/nologin", "libvirt-qemu"], check=True)
+    for directory in ("/run/libvirt", "/var/log/libvirt/qemu", "/var/lib/libvirt", "/var/cache/libvirt"):
+        os.makedirs(directory, exist_ok=True)
+    if os.path.exists("/dev/kvm") and os.stat("/dev/kvm").st_mode & 0o777 == 0o600:
+        os.chown("/dev/kvm", -1, grp.getgrnam("kvm").gr_gid)
+        os.chmod("/dev/kvm", 0o660)
 
 
 def _sbin(tool: str) -> str:
@@ -164,6 +179,7 @@ class QemuLab:
 
     def up(self) -> str:
         check_machine()
+        prepare_host()
         self.workdir.chmod(0o755)  # the QEMU user reads the boot files below it
         boot = self.workdir / "boot"
         boot.mkdir(exist_ok=True)
