@@ -125,3 +125,17 @@ async def test_card_follows_a_ballooned_domain_with_the_same_config() -> None:
         app.apply_frame(FleetFrame(frame.hosts, rows, frame.rates))
         await pilot.pause(0.1)
         assert card.lines()[1].plain == "CPU/Mem   1 VCPU · 96 MiB (max 128 MiB)"
+
+
+def test_absent_devices_of_a_cut_short_record_are_not_claimed_absent() -> None:
+    from conftest import read_fixture
+
+    from xentui.parsers.xm import parse_sxp_domains
+    from xentui.summary import summarize
+    from xentui.ui.widgets.summary_card import render_card
+
+    domains = {d.name: d for d in parse_sxp_domains(read_fixture("xend-multi.sxp")).domains}
+    cut = [line.plain for line in render_card(summarize(domains["cutshort"]), 200)]
+    assert cut[-1] == "Not seen  disks, NICs, console, graphics (the configuration is cut short)"
+    whole = [line.plain for line in render_card(summarize(domains["standby"]), 200)]
+    assert whole[-1] == "Without   disks, NICs, graphics"

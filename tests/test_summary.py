@@ -258,3 +258,19 @@ def test_no_memory_maximum() -> None:
     s = summarize(replace(dom, max_memory_kib=None, max_memory_unlimited=True))  # type: ignore[call-arg]
     assert s.max_memory_unlimited and s.max_memory_mib is None and s.memory_mib == 2048
     assert not summarize(dom).max_memory_unlimited
+
+
+@pytest.mark.parametrize(
+    ("fixture", "parse", "name", "cut"),
+    [
+        ("xend-multi.sxp", parse_sxp_domains, "cutshort", True),  # the file ends inside the record
+        ("xend-multi.sxp", parse_sxp_domains, "web frontend", False),  # quoted '-q --args="console=hvc0"'
+        ("seed-xm-list-l-pv.sxp", parse_sxp_domains, "My-PV-VM", True),  # "......" where lines were left out
+        ("seed-virsh-dumpxml-hvm.xml", parse_domain_xml, "My-HVM-VM", True),  # cut after </os>
+        ("xen-4.17-virsh-dumpxml-hvm.xml", parse_domain_xml, "hvmguest", False),
+        ("xl-sxp.sxp", parse_sxp_domains, "winhvm", False),
+        ("xl-list-long.json", parse_xl_json, "hvmguest", False),
+    ],
+)
+def test_cut_short_configurations_are_flagged(fixture: str, parse, name: str, cut: bool) -> None:  # type: ignore[no-untyped-def]
+    assert summarize(_by_name(parse(read_fixture(fixture)).domains)[name]).cut_short is cut

@@ -6,6 +6,7 @@ A field is None when the source does not say (no configuration), and empty when 
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Callable, Optional
 
@@ -17,6 +18,7 @@ _UNSET = ("", "(null)", "null", "None", "<default>")
 _BOOT_LETTERS = {"a": "floppy", "c": "hd", "d": "cdrom", "n": "network"}
 # libxl_disk_backend, as xl's S-expression output prints it (a number).
 _XL_BACKENDS = {"1": "phy", "2": "tap", "3": "qdisk", "4": "standalone"}
+_ELIDED = re.compile(r"\.{3,}|…+")  # "......" where lines were left out of a pasted output
 _BIOS_NAMES = {"seabios": "SeaBIOS", "rombios": "ROMBIOS", "ovmf": "OVMF"}
 
 
@@ -83,6 +85,7 @@ class Summary:
     nics: tuple[Nic, ...] | None
     consoles: tuple[Console, ...] | None
     graphics: tuple[Endpoint, ...] | None
+    cut_short: bool = False  # the configuration text ends early or has lines elided: absent may be unseen
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,34 @@ def summarize(domain: Domain) -> Summary:
         nics=devices.nics if devices is not None else None,
         consoles=devices.consoles if devices is not None else None,
         graphics=domain.graphics if config is not None or domain.graphics else None,
+        cut_short=config is not None and _cut_short(config.format, config.raw),
     )
+
+
+def _cut_short(fmt: str, raw: str) -> bool:
+    """Whether the text the configuration was read from ends inside it, or had lines elided when pasted."""
+    if fmt == "libvirt-xml":
+        return not raw.rstrip().endswith("</domain>")
+    if fmt not in ("xm-sxp", "xl-sxp"):
+        return False  # xl's JSON reader skips a record cut short
+    depth = 0
+    quote = ""
+    escaped = False
+    for c in raw:
+        if quote:
+            if escaped:
+                escaped = False
+            elif c == "\\":
+                escaped = True
+            elif c == quote:
+                quote = ""
+        elif c in "'\"":
+            quote = c
+        elif c == "(":
+            depth += 1
+        elif c == ")":
+            depth -= 1
+    return depth > 0 or bool(quote) or any(_ELIDED.fullmatch(word) for word in raw.split())
 
 
 def _count(value: int | None) -> int | None:

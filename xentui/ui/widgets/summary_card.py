@@ -127,7 +127,9 @@ def card_lines(summary: Summary) -> list[tuple[str, Text]]:
             absent.append(word)
             continue
         lines.append((label + (f" ({len(items)})" if len(items) > 1 else ""), _join(items)))
-    if absent:
+    if absent and summary.cut_short:
+        lines.append(("Not seen", Text(", ".join(absent) + " (the configuration is cut short)", style="dim")))
+    elif absent:
         lines.append(("Without", Text(", ".join(absent), style="dim")))
     return lines
 
