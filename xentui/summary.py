@@ -98,8 +98,6 @@ class _Devices:
 
 def summarize(domain: Domain) -> Summary:
     config = domain.config
-    verdict = str(config.verdict) if config is not None else ""
-    prefix = f"{domain.mode.value}: "
     devices: _Devices | None = None
     if config is not None:
         reader = _READERS.get(config.format)
@@ -110,7 +108,7 @@ def summarize(domain: Domain) -> Summary:
         name=domain.name,
         format=config.format if config is not None else None,
         mode=domain.mode,
-        why=verdict[len(prefix) :] if verdict.startswith(prefix) else verdict,
+        why=_why(domain),
         pv_drivers=domain.pv_drivers,
         vcpus=_count(domain.vcpus),
         max_vcpus=_count(domain.max_vcpus),
@@ -125,6 +123,17 @@ def summarize(domain: Domain) -> Summary:
         graphics=domain.graphics if config is not None or domain.graphics else None,
         cut_short=config is not None and _cut_short(config.format, config.raw),
     )
+
+
+def _why(domain: Domain) -> str:
+    if domain.config is None:
+        return ""
+    verdict = domain.config.verdict
+    why = getattr(verdict, "why", None)  # a Verdict; a plain string before the model had one
+    if isinstance(why, str):
+        return why
+    text, prefix = str(verdict), f"{domain.mode.value}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
 
 
 def _cut_short(fmt: str, raw: str) -> bool:
