@@ -47,6 +47,12 @@ def held_by_another(exc: ActionError) -> bool:
     return "in use by another client" in str(exc)
 
 
+def _take_terminal() -> None:
+    # In the child, a session leader already: the pty becomes its controlling terminal, so that when our end
+    # closes (xentui ends, however it ends) the kernel hangs the console program up.
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
 class PtyConsole:
     """A console program (`xl console NAME`) in a pseudo-terminal of its own, as a ConsoleStream."""
 
@@ -55,7 +61,13 @@ class PtyConsole:
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
         try:
             self.proc = subprocess.Popen(
-                list(argv), stdin=slave, stdout=slave, stderr=slave, close_fds=True, start_new_session=True
+                list(argv),
+                stdin=slave,
+                stdout=slave,
+                stderr=slave,
+                close_fds=True,
+                start_new_session=True,
+                preexec_fn=_take_terminal,
             )
         except OSError as exc:
             os.close(master)
