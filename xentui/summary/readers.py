@@ -1,16 +1,15 @@
-"""The facts an admin reads first about a domain, in plain words: boot, size, disks, NICs, consoles, graphics.
+"""One reader per configuration format: boot, disks, NICs and consoles from a parsed `ConfigNode` tree.
 
-Pure: derived from a `Domain` and its parsed configuration tree (one reader per config format), no I/O.
-A field is None when the source does not say (no configuration), and empty when the configuration has none.
+xl prints libxl's structures (libxl_types.idl names) as JSON or, for `output_format="sxp"`, as
+S-expressions in the layout of `printf_info_sexp()`; xend prints its own S-expressions; libvirt its domain XML.
 """
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass
 from typing import Callable, Optional
 
-from xentui.model import ConfigNode, Domain, Endpoint, Mode
+from xentui.model import ConfigNode, Domain, Mode
+from xentui.summary.facts import Boot, Console, Devices, Disk, Nic
 
 # Values that xl and xend print for "not set".
 _UNSET = ("", "(null)", "null", "None", "<default>")
@@ -18,157 +17,7 @@ _UNSET = ("", "(null)", "null", "None", "<default>")
 _BOOT_LETTERS = {"a": "floppy", "c": "hd", "d": "cdrom", "n": "network"}
 # libxl_disk_backend, as xl's S-expression output prints it (a number).
 _XL_BACKENDS = {"1": "phy", "2": "tap", "3": "qdisk", "4": "standalone"}
-_ELIDED = re.compile(r"\.{3,}|…+")  # "......" where lines were left out of a pasted output
 _BIOS_NAMES = {"seabios": "SeaBIOS", "rombios": "ROMBIOS", "ovmf": "OVMF"}
-
-
-@dataclass(frozen=True)
-class Boot:
-    """How the guest starts. `firmware` is a plain name (hvmloader, OVMF, SeaBIOS…), `order` boot devices."""
-
-    kernel: str | None = None
-    ramdisk: str | None = None
-    cmdline: str | None = None
-    bootloader: str | None = None
-    bootloader_args: str | None = None
-    firmware: str | None = None
-    order: tuple[str, ...] = ()
-    by_hypervisor: bool = False  # Domain-0: Xen starts it, no configuration boots it
-
-    @property
-    def kind(self) -> str:
-        if self.by_hypervisor:
-            return "hypervisor"
-        if self.bootloader:
-            return "bootloader"
-        if self.kernel:
-            return "kernel"
-        return "firmware" if self.firmware else "unknown"
-
-
-@dataclass(frozen=True)
-class Disk:
-    target: str | None  # the guest's device name: xvda, hda, vda
-    source: str | None  # None: an empty drive (a CD-ROM without media)
-    device: str = "disk"  # disk, cdrom, floppy, lun
-    readonly: bool = False
-
-
-@dataclass(frozen=True)
-class Nic:
-    link: str | None  # the bridge, or "network default", "direct eth0"
-    mac: str | None
-    model: str | None  # netfront, e1000, virtio, rtl8139…
-
-
-@dataclass(frozen=True)
-class Console:
-    kind: str  # "PV console", "serial 0", "virtio console"
-    type: str | None = None  # pty, file, tcp…
-    path: str | None = None  # /dev/pts/3
-
-
-@dataclass(frozen=True)
-class Summary:
-    name: str
-    format: str | None  # the configuration's format, None without one
-    mode: Mode
-    why: str
-    pv_drivers: bool
-    vcpus: int | None
-    max_vcpus: int | None
-    memory_mib: int | None  # rounded to whole MiB
-    max_memory_mib: int | None
-    max_memory_unlimited: bool  # no maximum at all (xend's uncapped Domain-0, xentop's "no limit")
-    boot: Boot | None
-    disks: tuple[Disk, ...] | None
-    nics: tuple[Nic, ...] | None
-    consoles: tuple[Console, ...] | None
-    graphics: tuple[Endpoint, ...] | None
-    cut_short: bool = False  # the configuration text ends early or has lines elided: absent may be unseen
-
-
-@dataclass(frozen=True)
-class _Devices:
-    boot: Boot
-    disks: tuple[Disk, ...]
-    nics: tuple[Nic, ...]
-    consoles: tuple[Console, ...]
-
-
-def summarize(domain: Domain) -> Summary:
-    config = domain.config
-    devices: _Devices | None = None
-    if config is not None:
-        reader = _READERS.get(config.format)
-        devices = reader(config.tree, domain) if reader is not None else None
-    if devices is not None and domain.id == 0 and devices.boot.kind == "unknown":
-        devices = _Devices(Boot(by_hypervisor=True), devices.disks, devices.nics, ())
-    return Summary(
-        name=domain.name,
-        format=config.format if config is not None else None,
-        mode=domain.mode,
-        why=_why(domain),
-        pv_drivers=domain.pv_drivers,
-        vcpus=_count(domain.vcpus),
-        max_vcpus=_count(domain.max_vcpus),
-        memory_mib=_mib(domain.memory_kib),
-        max_memory_mib=_mib(domain.max_memory_kib),
-        # getattr: the model gains this flag together with `int | None` sizes.
-        max_memory_unlimited=bool(getattr(domain, "max_memory_unlimited", False)),
-        boot=devices.boot if devices is not None else None,
-        disks=devices.disks if devices is not None else None,
-        nics=devices.nics if devices is not None else None,
-        consoles=devices.consoles if devices is not None else None,
-        graphics=domain.graphics if config is not None or domain.graphics else None,
-        cut_short=config is not None and _cut_short(config.format, config.raw),
-    )
-
-
-def _why(domain: Domain) -> str:
-    if domain.config is None:
-        return ""
-    verdict = domain.config.verdict
-    why = getattr(verdict, "why", None)  # a Verdict; a plain string before the model had one
-    if isinstance(why, str):
-        return why
-    text, prefix = str(verdict), f"{domain.mode.value}: "
-    return text[len(prefix) :] if text.startswith(prefix) else text
-
-
-def _cut_short(fmt: str, raw: str) -> bool:
-    """Whether the text the configuration was read from ends inside it, or had lines elided when pasted."""
-    if fmt == "libvirt-xml":
-        return not raw.rstrip().endswith("</domain>")
-    if fmt not in ("xm-sxp", "xl-sxp"):
-        return False  # xl's JSON reader skips a record cut short
-    depth = 0
-    quote = ""
-    escaped = False
-    for c in raw:
-        if quote:
-            if escaped:
-                escaped = False
-            elif c == "\\":
-                escaped = True
-            elif c == quote:
-                quote = ""
-        elif c in "'\"":
-            quote = c
-        elif c == "(":
-            depth += 1
-        elif c == ")":
-            depth -= 1
-    return depth > 0 or bool(quote) or any(_ELIDED.fullmatch(word) for word in raw.split())
-
-
-def _count(value: int | None) -> int | None:
-    return value if isinstance(value, int) and value > 0 else None
-
-
-def _mib(kib: int | None) -> int | None:
-    # Sizes are being made `int | None` (unknown); 0 has always meant "not reported".
-    return round(kib / 1024) if isinstance(kib, int) and kib > 0 else None
 
 
 # -- tree helpers -----------------------------------------------------------------------------------------------
@@ -226,7 +75,7 @@ def _nic_model(model: str | None, nictype: str | None, domain: Domain) -> str | 
 
 
 # -- xl list -l (JSON) ------------------------------------------------------------------------------------------
-def _xl_json(tree: ConfigNode, domain: Domain) -> _Devices:
+def _xl_json(tree: ConfigNode, domain: Domain) -> Devices:
     config = tree.find("config") or tree
     b_info = config.find("b_info")
     pv = b_info.find("type.pv") if b_info is not None else None
@@ -265,7 +114,7 @@ def _xl_json(tree: ConfigNode, domain: Domain) -> _Devices:
     if serial and serial != "none" and not serials:
         serials = [serial]
     consoles = tuple(Console(f"serial {i}", s) for i, s in enumerate(serials)) if hvm is not None else ()
-    return _Devices(boot, disks, nics, consoles or _pv_console(domain))
+    return Devices(boot, disks, nics, consoles or _pv_console(domain))
 
 
 def _items(node: ConfigNode | None) -> list[ConfigNode]:
@@ -285,7 +134,7 @@ def _json_list(text: str | None) -> str | None:
 
 
 # -- xm list -l (xend) and xl's S-expressions -------------------------------------------------------------------
-def _sxp(tree: ConfigNode, domain: Domain) -> _Devices:
+def _sxp(tree: ConfigNode, domain: Domain) -> Devices:
     image = tree.find("image")
     kind = image.children[0] if image is not None and image.children else None
     hvm = kind if kind is not None and kind.key == "hvm" else None
@@ -319,7 +168,7 @@ def _sxp(tree: ConfigNode, domain: Domain) -> _Devices:
     serial = _text(hvm, "serial")
     if serial and serial != "none":
         consoles.append(Console("serial 0", serial))
-    return _Devices(boot, tuple(disks), tuple(nics), tuple(consoles) or _pv_console(domain))
+    return Devices(boot, tuple(disks), tuple(nics), tuple(consoles) or _pv_console(domain))
 
 
 def _sxp_nictype(text: str | None) -> str | None:
@@ -346,7 +195,7 @@ def _attr(node: ConfigNode | None, name: str) -> str | None:
     return _text(node, "@" + name)
 
 
-def _libvirt(tree: ConfigNode, domain: Domain) -> _Devices:
+def _libvirt(tree: ConfigNode, domain: Domain) -> Devices:
     os = tree.find("os")
     xen = _attr(tree, "type") == "xen"
     loader = _text(os, "loader")
@@ -372,7 +221,7 @@ def _libvirt(tree: ConfigNode, domain: Domain) -> _Devices:
         Nic(_libvirt_link(i), _attr(i.find("mac"), "address"), _libvirt_model(i, xen, domain))
         for i in _kids(devices, "interface")
     )
-    return _Devices(boot, disks, nics, _libvirt_consoles(devices))
+    return Devices(boot, disks, nics, _libvirt_consoles(devices))
 
 
 def _libvirt_disk(disk: ConfigNode) -> Disk:
@@ -428,5 +277,5 @@ def _libvirt_consoles(devices: ConfigNode | None) -> tuple[Console, ...]:
     return tuple(found)
 
 
-_Reader = Callable[[ConfigNode, Domain], Optional[_Devices]]
-_READERS: dict[str, _Reader] = {"xl-json": _xl_json, "xm-sxp": _sxp, "xl-sxp": _sxp, "libvirt-xml": _libvirt}
+Reader = Callable[[ConfigNode, Domain], Optional[Devices]]
+READERS: dict[str, Reader] = {"xl-json": _xl_json, "xm-sxp": _sxp, "xl-sxp": _sxp, "libvirt-xml": _libvirt}
