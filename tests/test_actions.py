@@ -12,6 +12,8 @@ import pytest
 from xentui.actions.console import bridge, parse_detach_key
 from xentui.actions.vnc import Hint, Launch, Unavailable, plan, viewer_argv
 from xentui.model import Domain, Endpoint, Mode, State
+from xentui.sources.base import Display, DisplayRoute
+from xentui.sources.libvirt_source import display_for
 
 
 class FakeStream:
@@ -100,16 +102,18 @@ LOCAL = Endpoint("vnc", "127.0.0.1", 5901)
 
 def test_launch_prefers_vncviewer_env_then_known_viewers() -> None:
     found = {"myviewer": "/opt/myviewer", "remote-viewer": "/usr/bin/remote-viewer"}
-    step = plan(dom(LOCAL), "qemu:///system", {"DISPLAY": ":0", "VNCVIEWER": "myviewer"}, which=found.get)
+    step = plan(dom(LOCAL), display_for("qemu:///system"), {"DISPLAY": ":0", "VNCVIEWER": "myviewer"}, which=found.get)
     assert isinstance(step, Launch) and step.argv == ("/opt/myviewer", "127.0.0.1::5901")
-    step = plan(dom(LOCAL), "qemu:///system", {"DISPLAY": ":0"}, which=found.get)
+    step = plan(dom(LOCAL), display_for("qemu:///system"), {"DISPLAY": ":0"}, which=found.get)
     assert isinstance(step, Launch) and step.argv == ("/usr/bin/remote-viewer", "vnc://127.0.0.1:5901")
     assert viewer_argv("gvncviewer", "::1", 5902) == ("gvncviewer", "[::1]:2")
 
 
 def test_ssh_session_without_display_gets_tunnel_hint() -> None:
     env = {"SSH_CONNECTION": "198.51.100.7 5000 192.0.2.10 22", "USER": "root"}
-    step = plan(dom(Endpoint("vnc", "0.0.0.0", 5903), name="win"), "xen:///system", env, which=lambda _: None)
+    step = plan(
+        dom(Endpoint("vnc", "0.0.0.0", 5903), name="win"), display_for("xen:///system"), env, which=lambda _: None
+    )
     assert isinstance(step, Hint)
     assert "  ssh -N -L 5903:127.0.0.1:5903 root@192.0.2.10" in step.lines
     assert "  virt-viewer -c xen+ssh://root@192.0.2.10/system win" in step.lines
@@ -118,14 +122,14 @@ def test_ssh_session_without_display_gets_tunnel_hint() -> None:
 
 def test_remote_uri_tunnels_via_its_host_as_the_uri_says() -> None:
     uri = "qemu+ssh://admin@kvm7:2222/system?keyfile=/k/id%20x&no_tty=1"
-    step = plan(dom(LOCAL), uri, {"DISPLAY": ":0", "USER": "me"}, which=lambda _: None)
+    step = plan(dom(LOCAL), display_for(uri), {"DISPLAY": ":0", "USER": "me"}, which=lambda _: None)
     assert isinstance(step, Hint)
     tunnel = next(line for line in step.lines if "ssh -N" in line)
     # The local port is the guest's unless something here holds it already.
     assert re.fullmatch(r"  ssh -N -p 2222 -i '/k/id x' -L \d+:127.0.0.1:5901 admin@kvm7", tunnel), tunnel
     assert f"  virt-viewer -c '{uri}' g" in step.lines
     # tcp/tls ports are libvirt's, not ssh's: not passed to ssh.
-    step = plan(dom(LOCAL), "xen+tcp://root@dom0:16509/system", {"DISPLAY": ":0"}, which=lambda _: None)
+    step = plan(dom(LOCAL), display_for("xen+tcp://root@dom0:16509/system"), {"DISPLAY": ":0"}, which=lambda _: None)
     assert isinstance(step, Hint) and any(
         re.search(r"ssh -N -L \d+:127.0.0.1:5901 root@dom0$", ln) for ln in step.lines
     )
@@ -133,28 +137,46 @@ def test_remote_uri_tunnels_via_its_host_as_the_uri_says() -> None:
 
 def test_remote_uri_with_display_lets_virt_viewer_tunnel() -> None:
     found = {"virt-viewer": "/usr/bin/virt-viewer"}
-    step = plan(dom(LOCAL), "qemu+ssh://admin@kvm7/system", {"DISPLAY": ":0"}, which=found.get)
+    step = plan(dom(LOCAL), display_for("qemu+ssh://admin@kvm7/system"), {"DISPLAY": ":0"}, which=found.get)
     assert isinstance(step, Launch)
     assert step.argv == ("/usr/bin/virt-viewer", "--connect", "qemu+ssh://admin@kvm7/system", "--", "g")
 
 
 def test_exposed_server_on_a_remote_host_is_reached_directly() -> None:
     found = {"vncviewer": "/usr/bin/vncviewer"}
-    step = plan(dom(Endpoint("vnc", "0.0.0.0", 5903)), "xen+ssh://root@dom0/system", {"DISPLAY": ":0"}, which=found.get)
+    step = plan(
+        dom(Endpoint("vnc", "0.0.0.0", 5903)),
+        display_for("xen+ssh://root@dom0/system"),
+        {"DISPLAY": ":0"},
+        which=found.get,
+    )
     assert isinstance(step, Launch) and step.argv == ("/usr/bin/vncviewer", "dom0::5903") and "exposed" in step.warning
 
 
 def test_unavailable_cases() -> None:
-    assert isinstance(plan(dom(), "x", {"DISPLAY": ":0"}), Unavailable)
-    assert isinstance(plan(dom(LOCAL, state=State.SHUTOFF), "x", {"DISPLAY": ":0"}), Unavailable)
-    assert isinstance(plan(dom(Endpoint("vnc", "127.0.0.1", None)), "x", {"DISPLAY": ":0"}), Unavailable)
-    none_found = plan(dom(LOCAL), "qemu:///system", {"DISPLAY": ":0"}, which=lambda _: None)
+    assert isinstance(plan(dom(), display_for("x"), {"DISPLAY": ":0"}), Unavailable)
+    assert isinstance(plan(dom(LOCAL, state=State.SHUTOFF), display_for("x"), {"DISPLAY": ":0"}), Unavailable)
+    assert isinstance(plan(dom(Endpoint("vnc", "127.0.0.1", None)), display_for("x"), {"DISPLAY": ":0"}), Unavailable)
+    none_found = plan(dom(LOCAL), display_for("qemu:///system"), {"DISPLAY": ":0"}, which=lambda _: None)
     assert isinstance(none_found, Unavailable) and "no VNC viewer" in none_found.reason
 
 
 def test_shell_metacharacters_stay_one_argument() -> None:
     evil = "$(touch /tmp/pwned);`id`"
     env = {"SSH_CONNECTION": "1 2 3.3.3.3 22", "USER": "root"}
-    step = plan(dom(LOCAL, name=evil), "xen:///system", env, which=lambda _: None)
+    step = plan(dom(LOCAL, name=evil), display_for("xen:///system"), env, which=lambda _: None)
     assert isinstance(step, Hint)
     assert any(line.endswith("'$(touch /tmp/pwned);`id`'") for line in step.lines)  # quoted for the admin's shell
+
+
+def test_display_route_decides_not_the_uri_text() -> None:
+    # xl on a dom0: local displays; over SSH the tunnel goes to this dom0, and there is no libvirt URI to offer.
+    env = {"SSH_CONNECTION": "198.51.100.7 5000 192.0.2.10 22", "USER": "root"}
+    step = plan(dom(LOCAL, name="hvm"), Display(DisplayRoute.LOCAL), env, which=lambda _: None)
+    assert isinstance(step, Hint) and "  ssh -N -L 5901:127.0.0.1:5901 root@192.0.2.10" in step.lines
+    assert not any("virt-viewer" in line for line in step.lines)
+    # Saved outputs: no live display, whatever the domain's config says.
+    gone = plan(dom(LOCAL), Display(DisplayRoute.NONE), {"DISPLAY": ":0"}, which=lambda _: "/usr/bin/vncviewer")
+    assert isinstance(gone, Unavailable) and "no live display" in gone.reason
+    assert display_for("qemu+ssh://kvm7/system").route is DisplayRoute.TUNNEL
+    assert display_for("qemu:///system") == Display(DisplayRoute.LOCAL, "qemu:///system")

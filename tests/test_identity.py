@@ -14,7 +14,15 @@ from textual.widgets import Static
 from xentui.fleet import Fleet, FleetFrame, HostStatus, RowKey, UnknownRow
 from xentui.model import Domain, HostInfo, Snapshot, State
 from xentui.poller import Frame
-from xentui.sources.base import ActionError, CommandConsole, ConsoleStream
+from xentui.sources.base import (
+    ALL_LIFECYCLE,
+    ActionError,
+    CommandConsole,
+    ConsoleRoute,
+    ConsoleStream,
+    Display,
+    DisplayRoute,
+)
 from xentui.sources.files import combine, read_file
 from xentui.ui.app import XenTUI
 from xentui.ui.widgets.domain_table import DomainTable
@@ -33,10 +41,14 @@ def xen_domains(host: str) -> tuple[Domain, ...]:
 class RecordingHost:
     """A read-write host that serves the real fixture's domains and records the actions asked of it."""
 
+    actions = ALL_LIFECYCLE
+    console_route = ConsoleRoute.STREAM
+
     def __init__(self, name: str, calls: list[tuple[str, str, str]]) -> None:
         self.label = f"xen+ssh://root@{name}/system"
         self.host_name = name
         self.read_only = False
+        self.display = Display(DisplayRoute.TUNNEL, self.label)
         self._calls = calls
         self._domains = xen_domains(name)
 

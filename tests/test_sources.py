@@ -2,15 +2,29 @@ from __future__ import annotations
 
 import os
 import stat
+import threading
 import time
 from pathlib import Path
 
+import libvirt
 import pytest
 from conftest import FIXTURES
 
-from xentui.model import Mode, State
+from xentui.model import Domain, Mode, State
 from xentui.poller import Poller, compute_rates
-from xentui.sources.base import ActionError, CommandConsole, SourceError
+from xentui.sources.base import (
+    READ_ONLY,
+    ActionError,
+    CommandConsole,
+    ConsoleRoute,
+    Display,
+    DisplayRoute,
+    Lifecycle,
+    Source,
+    SourceError,
+    check_lifecycle,
+    lifecycle_choices,
+)
 from xentui.sources.demo import DemoSource
 from xentui.sources.files import FilesSource
 from xentui.sources.libvirt_source import LibvirtSource
@@ -48,7 +62,7 @@ def test_xl_source_merges_list_and_long(tmp_path: Path, monkeypatch: pytest.Monk
     assert src.console(by["pvguest"]) == CommandConsole(("xl", "console", "-t", "pv", "pvguest"))
     assert src.console(by["hvmguest"]) == CommandConsole(("xl", "console", "-t", "serial", "hvmguest"))
     with pytest.raises(ActionError, match="read-only"):
-        src.lifecycle(by["pvguest"], "destroy")
+        src.lifecycle(by["pvguest"], Lifecycle.DESTROY)
 
 
 def test_xl_hang_times_out(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -84,7 +98,7 @@ def test_demo_source_is_live_through_libvirt() -> None:
     with pytest.raises(ActionError, match="demo guest"):
         src.console(by["web-01"])
     with pytest.raises(ActionError, match="read-only"):
-        src.lifecycle(by["web-01"], "pause")
+        src.lifecycle(by["web-01"], Lifecycle.PAUSE)
     src.close()
 
 
@@ -146,3 +160,102 @@ def test_xl_with_no_domains_is_an_empty_snapshot(tmp_path: Path, monkeypatch: py
     )
     monkeypatch.setenv("PATH", f"{fake_xl(tmp_path, body)}:{os.environ['PATH']}")
     assert ToolstackSource("xl").snapshot().domains == ()
+
+
+def test_each_source_states_what_it_can_do(tmp_path: Path) -> None:
+    lv = LibvirtSource("qemu+ssh://root@kvm7:2222/system", read_only=False)
+    xl = ToolstackSource("xl", name="dom0-a")
+    demo = DemoSource(name="demo-b")
+    files = FilesSource([str(FIXTURES / "xl-list.txt")])
+    assert all(isinstance(s, Source) for s in (lv, xl, demo, files))
+    assert (lv.host_name, lv.actions, lv.console_route, lv.display) == (
+        "kvm7:2222", frozenset(Lifecycle), ConsoleRoute.STREAM, Display(DisplayRoute.TUNNEL, lv.uri)
+    )  # fmt: skip
+    assert LibvirtSource("qemu:///system").host_name == "qemu:system"
+    assert LibvirtSource("qemu:///system").display == Display(DisplayRoute.LOCAL, "qemu:///system")
+    assert (xl.host_name, xl.console_route, xl.display.route) == ("dom0-a", ConsoleRoute.COMMAND, DisplayRoute.LOCAL)
+    assert Lifecycle.START not in xl.actions and Lifecycle.DESTROY in xl.actions  # xl starts from a file only
+    assert (demo.host_name, demo.console_route, demo.actions) == ("demo-b", ConsoleRoute.NONE, frozenset(Lifecycle))
+    assert (files.actions, files.console_route, files.display.route) == (
+        frozenset(),
+        ConsoleRoute.NONE,
+        DisplayRoute.NONE,
+    )
+    demo.close()
+
+
+def test_lifecycle_enum_choices_and_the_one_read_only_rule() -> None:
+    assert [a.value for a in Lifecycle] == ["start", "shutdown", "reboot", "pause", "resume", "destroy"]
+    assert [a for a in Lifecycle if a.destructive] == [Lifecycle.DESTROY]
+    assert (Lifecycle.SHUTDOWN.verb, Lifecycle.SHUTDOWN.label) == ("Shut down", "Shut down (ask the guest)")
+    assert f"{Lifecycle.PAUSE}" == "pause"
+
+    def d(state: State, domid: int | None = 3, hv: str = "xen") -> Domain:
+        return Domain("g", domid, "u", state, 1, 1, 1, 1, Mode.PV, hypervisor=hv)
+
+    every = frozenset(Lifecycle)
+    assert lifecycle_choices(d(State.SHUTOFF, None), every) == (Lifecycle.START,)
+    assert lifecycle_choices(d(State.PAUSED), every) == (Lifecycle.RESUME, Lifecycle.DESTROY)
+    assert lifecycle_choices(d(State.RUNNING), every) == (
+        Lifecycle.SHUTDOWN, Lifecycle.REBOOT, Lifecycle.PAUSE, Lifecycle.DESTROY
+    )  # fmt: skip
+    assert lifecycle_choices(d(State.RUNNING, 0), every) == ()  # Domain-0
+    assert lifecycle_choices(d(State.SHUTOFF, None), ToolstackSource("xl").actions) == ()  # xl cannot start by name
+    # One rule, one message, whatever the source.
+    for src in (LibvirtSource("test:///default"), ToolstackSource("xl"), DemoSource()):
+        with pytest.raises(ActionError) as caught:
+            check_lifecycle(src, Lifecycle.PAUSE)
+        assert str(caught.value) == READ_ONLY and "--rw" in READ_ONLY
+        with pytest.raises(ActionError, match=r"^read-only: start xentui with --rw"):
+            src.lifecycle(d(State.RUNNING), Lifecycle.PAUSE)
+    with pytest.raises(ActionError, match="no lifecycle actions"):
+        check_lifecycle(FilesSource([str(FIXTURES / "xl-list.txt")]))
+    with pytest.raises(ActionError, match="xl cannot start g by name"):
+        ToolstackSource("xl", read_only=False).lifecycle(d(State.SHUTOFF, None), Lifecycle.START)
+
+
+def test_metadata_change_event_rereads_the_xml_and_wakes_the_poller() -> None:
+    """The test driver emits libvirt's metadata-change event: the new description is in the next snapshot,
+    read again although the domain's state and ID did not change."""
+    src = LibvirtSource("test:///default", read_only=False)
+    woken = threading.Event()
+    src.set_change_callback(woken.set)
+    before = {d.name: d for d in src.snapshot().domains}["test"]
+    assert "a changed description" not in before.config.raw  # type: ignore[union-attr]
+    calls = src.calls
+    src.snapshot()
+    assert src.calls == calls + 1  # unchanged: no XML read
+    dom = src._conn.lookupByName("test")  # the test driver's state lives in this connection only
+    dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, "a changed description", None, None, 0)
+    assert woken.wait(5), "no metadata-change event"
+    after = {d.name: d for d in src.snapshot().domains}["test"]
+    assert "a changed description" in after.config.raw  # type: ignore[union-attr]
+    src.close()
+
+
+def test_poller_takes_a_new_interval_at_once() -> None:
+    """At a 30 s interval, a shorter one set meanwhile gives the next frame within a fraction of a second."""
+    frames: list[float] = []
+    got = threading.Event()
+
+    def on_frame(_f: object) -> None:
+        frames.append(time.monotonic())
+        got.set()
+
+    src = DemoSource()
+    poller = Poller(src, on_frame, interval=30)  # type: ignore[arg-type]
+    t = threading.Thread(target=poller.run, daemon=True)
+    t.start()
+    try:
+        assert got.wait(10)
+        got.clear()
+        time.sleep(0.2)
+        asked = time.monotonic()
+        poller.set_interval(0.5)
+        assert got.wait(2), "the new interval waited for the old one"
+        assert frames[-1] - asked < 1.0
+    finally:
+        poller.stop()
+        t.join(5)
+        src.close()
+    assert not t.is_alive()

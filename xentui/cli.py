@@ -11,14 +11,13 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from xentui import __version__, config
 from xentui.model import Domain, Snapshot
 from xentui.parsers.errors import ParseError
-from xentui.sources.base import Source, SourceError
+from xentui.sources.base import SourceError
+from xentui.sources.factory import Opened, Options, Request, open_request
 from xentui.text import printable
 
 
@@ -131,36 +130,20 @@ def _emit(domains: Sequence[Domain], as_json: bool) -> None:
         print(table(domains))
 
 
-@dataclass(frozen=True)
-class Opened:
-    sources: tuple[Source, ...]
-    notice: str = ""
-    interval: float | None = None  # the config file's, if it sets one
-
-
 def _open(args: argparse.Namespace, batch: bool = False) -> Opened:
-    """The sources to watch: -f, --demo, -c (URIs or configured names), --xl/--xm, the config's hosts, else found."""
-    from xentui.sources.select import choose, open_source
+    """The sources to watch, opened by the one factory (precedence: see `factory.plan`).
 
-    read_only = not args.rw
-    if args.demo_host:
-        from xentui.sources.demo import DemoSource
-
-        return Opened((DemoSource(read_only=read_only, host_xml=os.path.abspath(args.demo_host)),))
-    # -f and --demo win over everything; -c over --xl/--xm (as before there were several hosts).
-    local = bool(args.file or args.demo or ((args.xl or args.xm) and not args.connect))
-    cfg = config.Config()
-    if not local:
-        path = Path(args.config) if args.config else config.default_path()
-        cfg = config.load(path, required=bool(args.config))
-    specs = [] if local else config.resolve(args.connect or [], cfg)
-    if specs:
-        from xentui.sources.libvirt_source import LibvirtSource
-
-        sources = tuple(LibvirtSource(s.uri, read_only=read_only, name=s.name or None, batch=batch) for s in specs)
-        return Opened(sources, interval=cfg.interval)
-    choice = choose(None, args.xl, args.xm, args.demo, tuple(args.file))
-    return Opened((open_source(choice, read_only=read_only, timeout=args.timeout),), choice.why, cfg.interval)
+    `batch`: the dashboard owns the terminal, so ssh transports may not prompt."""
+    request = Request(
+        connect=tuple(args.connect or ()),
+        xl=args.xl,
+        xm=args.xm,
+        demo=args.demo,
+        demo_host=args.demo_host or "",
+        files=tuple(args.file),
+        config=args.config or "",
+    )
+    return open_request(request, Options(read_only=not args.rw, batch=batch, timeout=args.timeout))
 
 
 def _snapshot_domains(args: argparse.Namespace) -> tuple[list[Domain], int]:
@@ -179,12 +162,14 @@ def _snapshot_domains(args: argparse.Namespace) -> tuple[list[Domain], int]:
             results[i] = exc
 
     threads = [threading.Thread(target=read, args=(i,)) for i in range(len(opened.sources))]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    for src in opened.sources:
-        src.close()
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for src in opened.sources:
+            src.close()
     if len(results) == 1 and isinstance(results[0], SourceError):
         raise results[0]
     domains: list[Domain] = []
@@ -230,6 +215,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
     if args.interval is not None and args.interval <= 0:
         raise UsageError("--interval must be a positive number of seconds")
     from xentui.actions.console import parse_detach_key
+    from xentui.fleet import Fleet
     from xentui.ui.app import XenTUI
 
     detach = args.detach_key or os.environ.get("XENTUI_DETACH_KEY")
@@ -240,16 +226,15 @@ def run_dashboard(args: argparse.Namespace) -> int:
             raise UsageError(str(exc)) from None
     opened = _open(args, batch=True)
     interval = args.interval if args.interval is not None else (opened.interval or 1.0)
-    app = XenTUI(
-        opened.sources,
-        interval=interval,
-        notice=opened.notice,
-        detach_key=args.detach_key,
-        vnc_viewer=args.vnc_viewer,
-    )
-    app.run()
-    for src in opened.sources:
-        src.close()
+    with Fleet(opened.sources, interval=interval) as fleet:  # closes the sources and joins the pollers
+        app = XenTUI(
+            fleet,
+            interval=interval,
+            notice=opened.notice,
+            detach_key=args.detach_key,
+            vnc_viewer=args.vnc_viewer,
+        )
+        app.run()
     return app.return_code or 0
 
 

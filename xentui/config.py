@@ -20,8 +20,6 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from xentui.sources.uri import uri_host
-
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # the same parser, from PyPI
@@ -106,17 +104,10 @@ def _read(doc: dict[str, object], path: str) -> Config:
     return Config(tuple(specs), float(interval) if interval is not None else None, path)
 
 
-def short_uri(uri: str) -> str:
-    """A local URI as a short host name: qemu:///system → qemu:system, test:///srv/h.xml → test:h.xml."""
-    scheme, _, rest = uri.partition("://")
-    path = rest.split("?", 1)[0].strip("/")
-    return f"{scheme}:{os.path.basename(path) or path}" if path else scheme
-
-
 def resolve(connect: list[str], config: Config) -> list[HostSpec]:
-    """The hosts to watch: each -c (a URI or a configured name), else every configured host.
+    """The hosts to watch: each -c (a URI or a configured name), else every configured host; each URI once.
 
-    Hosts get distinct names: the configured one, else the URI's host[:port], made unique with #2, #3….
+    Names are the configured ones ("" for a bare URI); the source factory makes them distinct.
     """
     by_name = {h.name: h for h in config.hosts}
     # A -c that is no configured name goes to libvirt as it is: a URI, or one of libvirt's own uri_aliases.
@@ -125,15 +116,4 @@ def resolve(connect: list[str], config: Config) -> list[HostSpec]:
     for spec in specs:
         if all(spec.uri != u.uri for u in unique):
             unique.append(spec)
-    if len(unique) < 2:
-        return unique
-    names: list[str] = []
-    out = []
-    for spec in unique:
-        base = spec.name or uri_host(spec.uri) or short_uri(spec.uri)
-        name, n = base, 2
-        while name in names:
-            name, n = f"{base}#{n}", n + 1
-        names.append(name)
-        out.append(HostSpec(spec.uri, name))
-    return out
+    return unique

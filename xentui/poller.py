@@ -63,7 +63,8 @@ def compute_rates(prev: Snapshot | None, cur: Snapshot) -> dict[str, Rates]:
 
 
 class Poller:
-    """Runs in a worker thread: `run()` loops until `stop()`; `wake()` refreshes at once (events, keys)."""
+    """Runs in a worker thread: `run()` loops until `stop()`; `wake()` refreshes at once (events, keys);
+    `set_interval()` takes effect at once (the wait under way is measured again)."""
 
     def __init__(
         self,
@@ -76,17 +77,28 @@ class Poller:
         self.on_frame = on_frame
         self.interval = interval
         self._clock = clock
-        self._wake = threading.Event()
-        self._stopped = threading.Event()
+        self._cond = threading.Condition()
+        self._refresh = False  # poll at once
+        self._retime = False  # the interval changed: measure the wait again
+        self._stopped = False
         self._last: Snapshot | None = None
         self._failures = 0
 
     def wake(self) -> None:
-        self._wake.set()
+        with self._cond:
+            self._refresh = True
+            self._cond.notify_all()
 
     def stop(self) -> None:
-        self._stopped.set()
-        self._wake.set()
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    def set_interval(self, interval: float) -> None:
+        with self._cond:
+            self.interval = interval
+            self._retime = True
+            self._cond.notify_all()
 
     def poll_once(self) -> Frame:
         """One refresh: a frame with new rates, or the last snapshot kept with the error and retry delay."""
@@ -109,15 +121,34 @@ class Poller:
         their frames reach the screen as one repaint rather than one per host."""
         return self.interval - (self._clock() % self.interval)
 
+    def _wait(self, frame: Frame) -> None:
+        """Until the next tick (or the retry, after a failure), a wake or a stop. A new interval re-measures
+        the wait to the next tick of that interval; a retry's backoff stands."""
+        with self._cond:
+            end = time.monotonic() + (frame.retry_in if not frame.connected else self._until_next_tick())
+            while not (self._refresh or self._stopped):
+                if self._retime:
+                    self._retime = False
+                    if frame.connected:
+                        end = time.monotonic() + self._until_next_tick()
+                left = end - time.monotonic()
+                if left <= 0:
+                    return
+                self._cond.wait(left)
+
     def run(self) -> None:
         self.source.set_change_callback(self.wake)
         try:
-            while not self._stopped.is_set():
-                self._wake.clear()  # before polling: a change that arrives meanwhile still wakes the next wait
+            while True:
+                with self._cond:
+                    if self._stopped:
+                        break
+                    # Cleared before polling: a change that arrives meanwhile still cuts the next wait short.
+                    self._refresh = self._retime = False
                 frame = self.poll_once()
-                if self._stopped.is_set():
+                if self._stopped:
                     break
                 self.on_frame(frame)
-                self._wake.wait(frame.retry_in if not frame.connected else self._until_next_tick())
+                self._wait(frame)
         finally:
             self.source.set_change_callback(None)

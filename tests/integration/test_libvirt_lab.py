@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -122,6 +123,53 @@ async def test_lifecycle_events_reach_the_table_within_two_seconds(lab: QemuLab)
     finally:
         conn.close()
         app.sources[0].close()
+
+
+def _raw(app: XenTUI, name: str) -> str:
+    """The configuration the dashboard holds for a domain: what its detail pane shows."""
+    frame = app.frame
+    domain = next((d for d in frame.domains if d.name == name), None) if frame is not None else None
+    return domain.config.raw if domain is not None and domain.config is not None else ""
+
+
+async def test_hot_plugged_disk_and_new_description_reach_the_detail_within_two_seconds(lab: QemuLab) -> None:
+    """libvirt's device-added/removed and metadata-change events (not only lifecycle): at a 60 s interval
+    only they can bring the new configuration in time."""
+    run = lab.names()["run"]
+    image = lab.workdir / "hotplug.img"
+    image.write_bytes(b"\0" * (1 << 20))
+    # The lab's guests have no PCI hotplug (no ACPI): a USB disk, as an admin would plug a stick.
+    disk = (
+        f"<disk type='file' device='disk'><driver name='qemu' type='raw'/><source file='{image}'/>"
+        "<target dev='sdb' bus='usb'/></disk>"
+    )
+    conn = admin(lab)
+    app = XenTUI(LibvirtSource(lab.uri), interval=60)
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            await _wait(pilot, lambda: _state(app, run) == "running", 15)
+            await pilot.pause(0.5)
+            assert str(image) not in _raw(app, run)
+            dom = conn.lookupByName(run)
+            dom.attachDeviceFlags(disk, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+            added = await _wait(pilot, lambda: str(image) in _raw(app, run), 2.0)
+            table = app.query_one(DomainTable)
+            assert table.select_name(run) and table.selected is not None
+            assert table.selected.config is not None and str(image) in table.selected.config.raw
+            dom.detachDeviceFlags(disk, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+            removed = await _wait(pilot, lambda: str(image) not in _raw(app, run), 2.0)
+            note = "a description set while the dashboard watches"
+            dom.setMetadata(libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, note, None, None, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+            described = await _wait(pilot, lambda: note in _raw(app, run), 2.0)
+            print(f"event to config: added {added:.2f} s, removed {removed:.2f} s, description {described:.2f} s")
+    finally:
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.lookupByName(run).detachDeviceFlags(disk, libvirt.VIR_DOMAIN_AFFECT_LIVE)
+        with contextlib.suppress(libvirt.libvirtError):
+            conn.lookupByName(run).setMetadata(
+                libvirt.VIR_DOMAIN_METADATA_DESCRIPTION, None, None, None, libvirt.VIR_DOMAIN_AFFECT_LIVE
+            )
+        conn.close()
 
 
 async def test_daemon_restart_shows_disconnected_then_reconnects(lab: QemuLab) -> None:

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
 
 from xentui.model import Domain, Endpoint
+from xentui.sources.base import Display, DisplayRoute
 
 VIEWERS = ("xtigervncviewer", "vncviewer", "remote-viewer", "gvncviewer")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -99,12 +100,16 @@ def free_local_port(preferred: int) -> int:
 
 def plan(
     domain: Domain,
-    source_uri: str,
+    display: Display,
     env: Mapping[str, str] | None = None,
     configured: str | None = None,
     which: object = shutil.which,
 ) -> Launch | Hint | Unavailable:
+    """What to do for the domain's display, by the source's display route (`Source.display`)."""
     env = os.environ if env is None else env
+    if display.route is DisplayRoute.NONE:
+        return Unavailable(f"{domain.name}: saved outputs have no live display")
+    source_uri = display.uri
     ep = domain.vnc
     if ep is None:
         return Unavailable(f"{domain.name} has no VNC or SPICE display")
@@ -117,7 +122,7 @@ def plan(
         if ep.exposed
         else ""
     )
-    route = ssh_route(source_uri)
+    route = ssh_route(source_uri) if display.route is DisplayRoute.TUNNEL else None
     remote = route.host if route else None
     loopback = ep.host in LOOPBACK
     # Where a viewer here would connect: the remote host itself when its server listens on every interface.

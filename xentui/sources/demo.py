@@ -16,7 +16,17 @@ from dataclasses import replace
 from importlib import resources
 
 from xentui.model import ConfigNode, Domain, DomainConfig, HostInfo, Snapshot
-from xentui.sources.base import ActionError, CommandConsole, ConsoleStream
+from xentui.sources.base import (
+    ALL_LIFECYCLE,
+    ActionError,
+    CommandConsole,
+    ConsoleRoute,
+    ConsoleStream,
+    Display,
+    DisplayRoute,
+    Lifecycle,
+    check_lifecycle,
+)
 from xentui.sources.libvirt_source import LibvirtSource
 
 _LOAD = re.compile(r"""<\w+:demo\b[^>]*\bload=['"](\d+)""")
@@ -37,6 +47,10 @@ def demo_uri(host_xml: str | None = None) -> str:
 class DemoSource:
     """`host_xml`: another node XML in the same form (the benchmark uses hosts of 100 and 1000 guests);
     `name`: the host's name (several demo hosts make a demo fleet)."""
+
+    actions = ALL_LIFECYCLE
+    console_route = ConsoleRoute.NONE  # the test driver's guests have no console to attach to
+    display = Display(DisplayRoute.LOCAL)  # as a real dom0's would: the hints are the ones a dom0 gets
 
     def __init__(
         self,
@@ -115,7 +129,7 @@ class DemoSource:
             since = self._cycled.setdefault(d.name, now)
             due = CYCLE_UP_S if d.state.active else CYCLE_DOWN_S
             if now - since >= due:
-                self._lv.lifecycle(replace(d, id=None), "destroy" if d.state.active else "start")
+                self._lv.lifecycle(replace(d, id=None), Lifecycle.DESTROY if d.state.active else Lifecycle.START)
                 self._cycled[d.name] = now
                 changed = True
         return changed
@@ -128,9 +142,8 @@ class DemoSource:
             f"{domain.name} is a demo guest with no real console: run xentui -c URI on a real host to attach"
         )
 
-    def lifecycle(self, domain: Domain, action: str) -> None:
-        if self.read_only:
-            raise ActionError("read-only: restart with --rw to allow lifecycle actions")
+    def lifecycle(self, domain: Domain, action: Lifecycle) -> None:
+        check_lifecycle(self, action)
         self._lv.lifecycle(replace(domain, id=None), action)
 
     def close(self) -> None:

@@ -10,7 +10,16 @@ from dataclasses import replace
 from xentui.model import Domain, HostInfo, Snapshot
 from xentui.parsers.errors import ParseError
 from xentui.parsers.sniff import Parsed, merge_run_state, parse_text
-from xentui.sources.base import ActionError, CommandConsole, ConsoleStream, SourceError
+from xentui.sources.base import (
+    ActionError,
+    CommandConsole,
+    ConsoleRoute,
+    ConsoleStream,
+    Display,
+    DisplayRoute,
+    Lifecycle,
+    SourceError,
+)
 
 MAX_FILE_BYTES = 64 * 1024 * 1024
 
@@ -42,6 +51,10 @@ def combine(parsed: Sequence[Parsed]) -> tuple[list[Domain], list[str]]:
 
 class FilesSource:
     read_only = True
+    actions: frozenset[Lifecycle] = frozenset()
+    console_route = ConsoleRoute.NONE
+    display = Display(DisplayRoute.NONE)
+    host_name = "saved"  # as the snapshot names the domains' host
 
     def __init__(self, paths: Sequence[str]) -> None:
         self.paths = list(paths)
@@ -72,7 +85,7 @@ class FilesSource:
     def console(self, domain: Domain) -> CommandConsole | ConsoleStream:
         raise ActionError("saved files have no live consoles")
 
-    def lifecycle(self, domain: Domain, action: str) -> None:
+    def lifecycle(self, domain: Domain, action: Lifecycle) -> None:
         raise ActionError("saved files are read-only")
 
     def close(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from collections.abc import Callable
@@ -12,7 +13,18 @@ from typing import Any
 from xentui.model import Domain, HostInfo, IOCounters, Snapshot, State, flags_for
 from xentui.parsers.errors import ParseError
 from xentui.parsers.libvirt_xml import parse_domain_xml
-from xentui.sources.base import ActionError, CommandConsole, ConsoleStream, SourceError
+from xentui.sources.base import (
+    ALL_LIFECYCLE,
+    ActionError,
+    CommandConsole,
+    ConsoleRoute,
+    ConsoleStream,
+    Display,
+    DisplayRoute,
+    Lifecycle,
+    SourceError,
+    check_lifecycle,
+)
 from xentui.sources.libvirt_binding import libvirt
 from xentui.sources.libvirt_console import open_console
 from xentui.sources.uri import uri_host
@@ -89,6 +101,18 @@ def error_kind(exc: libvirt.libvirtError) -> str:
     return "unreachable"
 
 
+def short_uri(uri: str) -> str:
+    """A local URI as a short host name: qemu:///system → qemu:system, test:///srv/h.xml → test:h.xml."""
+    scheme, _, rest = uri.partition("://")
+    path = rest.split("?", 1)[0].strip("/")
+    return f"{scheme}:{os.path.basename(path) or path}" if path else scheme
+
+
+def display_for(uri: str) -> Display:
+    """Guests of a URI naming a host show their displays there (a tunnel away); else on this machine."""
+    return Display(DisplayRoute.TUNNEL if uri_host(uri) else DisplayRoute.LOCAL, uri)
+
+
 def batch_uri(uri: str) -> str:
     """For ssh transports, libvirt's no_tty=1: ssh must fail rather than ask for a password over the TUI."""
     scheme = uri.split(":", 1)[0]
@@ -115,11 +139,29 @@ class _Cached:
     last: Domain | None = None
 
 
+# Events after which a domain's XML is read again (virt-manager registers the same): hot-plugged devices,
+# a new title or description, a ballooned memory target, changed media, tuning, the guest agent coming up.
+_XML_EVENTS = (
+    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+    libvirt.VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+    libvirt.VIR_DOMAIN_EVENT_ID_METADATA_CHANGE,
+    libvirt.VIR_DOMAIN_EVENT_ID_BALLOON_CHANGE,
+    libvirt.VIR_DOMAIN_EVENT_ID_TRAY_CHANGE,
+    libvirt.VIR_DOMAIN_EVENT_ID_DISK_CHANGE,
+    libvirt.VIR_DOMAIN_EVENT_ID_TUNABLE,
+    libvirt.VIR_DOMAIN_EVENT_ID_AGENT_LIFECYCLE,
+)
+
+
 class LibvirtSource:
     """`name`: what the table calls this host (a fleet's configured name); else libvirt's hostname.
 
-    `batch`: never let ssh ask for a password (the dashboard owns the terminal).
+    `batch`: never let ssh ask for a password (the dashboard owns the terminal). Sources are opened by
+    `xentui.sources.factory`, which sets it for the dashboard whatever the way the URI was given.
     """
+
+    actions = ALL_LIFECYCLE
+    console_route = ConsoleRoute.STREAM
 
     def __init__(
         self, uri: str, read_only: bool = True, demo: bool = False, name: str | None = None, batch: bool = False
@@ -129,8 +171,9 @@ class LibvirtSource:
         self.read_only = read_only
         self.demo = demo
         self.name = name
-        self.host_name = name or uri_host(uri)
-        self._open_uri = batch_uri(uri) if batch else uri
+        self.host_name = name or uri_host(uri) or short_uri(uri)
+        self.display = display_for(uri)
+        self.open_uri = batch_uri(uri) if batch else uri  # what libvirt is given
         self._conn: Any = None
         self._host: HostInfo | None = None
         self._cache: dict[str, _Cached] = {}
@@ -146,7 +189,7 @@ class LibvirtSource:
             return self._conn
         ensure_event_loop()
         try:
-            conn = libvirt.openReadOnly(self._open_uri) if self.read_only else libvirt.open(self._open_uri)
+            conn = libvirt.openReadOnly(self.open_uri) if self.read_only else libvirt.open(self.open_uri)
         except libvirt.libvirtError as exc:
             why = _reason(exc)
             raise SourceError(
@@ -161,6 +204,12 @@ class LibvirtSource:
             conn.domainEventRegisterAny(None, libvirt.VIR_DOMAIN_EVENT_ID_LIFECYCLE, self._on_event, None)
         except libvirt.libvirtError:
             pass  # drivers without events are polled only
+        else:
+            for event in _XML_EVENTS:
+                try:
+                    conn.domainEventRegisterAny(None, event, self._on_xml_event, None)
+                except libvirt.libvirtError:
+                    pass  # this one is not offered by the driver: polling still sees what it would have said
         self._host = HostInfo(
             hostname=self.name or _safe(conn.getHostname, self.uri),
             source=self.uri,
@@ -178,6 +227,11 @@ class LibvirtSource:
         self._notify()
 
     def _on_event(self, _conn: Any, dom: Any, _event: int, _detail: int, _opaque: object) -> None:
+        self._stale.add(_safe(dom.UUIDString, ""))
+        self._notify()
+
+    def _on_xml_event(self, _conn: Any, dom: Any, *_details: object) -> None:
+        """Any of `_XML_EVENTS` (each has its own arguments, the opaque last): the domain's XML changed."""
         self._stale.add(_safe(dom.UUIDString, ""))
         self._notify()
 
@@ -335,26 +389,23 @@ class LibvirtSource:
         ensure_event_loop()
         try:
             # Consoles need a read-write connection even when the dashboard's is read-only.
-            conn = libvirt.open(self._open_uri)
+            conn = libvirt.open(self.open_uri)
         except libvirt.libvirtError as exc:
             raise ActionError(f"console of {domain.name}: cannot open {self.uri} read-write: {_reason(exc)}") from None
         return open_console(conn, self._lookup(conn, domain), domain.name)
 
-    def lifecycle(self, domain: Domain, action: str) -> None:
-        if self.read_only:
-            raise ActionError("read-only connection: restart with --rw to allow lifecycle actions")
+    def lifecycle(self, domain: Domain, action: Lifecycle) -> None:
+        check_lifecycle(self, action)
         conn = self._connect()
         dom = self._lookup(conn, domain)
         calls = {
-            "start": dom.create, "shutdown": dom.shutdown, "reboot": lambda: dom.reboot(0),
-            "pause": dom.suspend, "resume": dom.resume, "destroy": dom.destroy,
+            Lifecycle.START: dom.create, Lifecycle.SHUTDOWN: dom.shutdown, Lifecycle.REBOOT: lambda: dom.reboot(0),
+            Lifecycle.PAUSE: dom.suspend, Lifecycle.RESUME: dom.resume, Lifecycle.DESTROY: dom.destroy,
         }  # fmt: skip
-        if action not in calls:
-            raise ActionError(f"unknown action {action!r}")
         try:
             calls[action]()
         except libvirt.libvirtError as exc:
-            raise ActionError(f"{action} {domain.name}: {_reason(exc)}") from None
+            raise ActionError(f"{action.value} {domain.name}: {_reason(exc)}") from None
         self._notify()
 
 

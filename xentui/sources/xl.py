@@ -15,14 +15,37 @@ from xentui.model import Domain, Endpoint, HostInfo, Mode, Snapshot
 from xentui.parsers.errors import ParseError
 from xentui.parsers.sniff import merge_run_state, parse_text, row_domain
 from xentui.parsers.tables import parse_list_table
-from xentui.sources.base import ActionError, CommandConsole, ConsoleStream, SourceError
+from xentui.sources.base import (
+    ALL_LIFECYCLE,
+    ActionError,
+    CommandConsole,
+    ConsoleRoute,
+    ConsoleStream,
+    Display,
+    DisplayRoute,
+    Lifecycle,
+    SourceError,
+    check_lifecycle,
+)
 from xentui.sources.commands import run
+
+# The toolstack's verb for each action. Starting needs the guest's config file (`xl create FILE`), which the
+# dashboard does not know: START is not offered.
+_VERBS = {
+    Lifecycle.SHUTDOWN: "shutdown", Lifecycle.REBOOT: "reboot", Lifecycle.PAUSE: "pause",
+    Lifecycle.RESUME: "unpause", Lifecycle.DESTROY: "destroy",
+}  # fmt: skip
 
 
 class ToolstackSource:
-    def __init__(self, tool: str = "xl", read_only: bool = True, timeout: float = 10.0) -> None:
+    actions = ALL_LIFECYCLE - {Lifecycle.START}
+    console_route = ConsoleRoute.COMMAND
+    display = Display(DisplayRoute.LOCAL)
+
+    def __init__(self, tool: str = "xl", read_only: bool = True, timeout: float = 10.0, name: str = "") -> None:
         self.tool = tool
         self.label = tool
+        self.host_name = name or socket.gethostname()
         self.read_only = read_only
         self.timeout = timeout
         self._host: HostInfo | None = None
@@ -52,7 +75,7 @@ class ToolstackSource:
                 mem = int(info["total_memory"]) * 1024 if info.get("total_memory", "").isdigit() else None
             except SourceError:
                 pass
-            self._host = HostInfo(socket.gethostname(), self.tool, version or "Xen", self.read_only, False, cpus, mem)
+            self._host = HostInfo(self.host_name, self.tool, version or "Xen", self.read_only, False, cpus, mem)
         return self._host
 
     def snapshot(self) -> Snapshot:
@@ -111,17 +134,12 @@ class ToolstackSource:
             return CommandConsole(("xm", "console", domain.name))
         return CommandConsole((self.tool, "console", "-t", kind, domain.name))
 
-    def lifecycle(self, domain: Domain, action: str) -> None:
-        if self.read_only:
-            raise ActionError("read-only: restart with --rw to allow lifecycle actions")
-        verbs = {"start": "create", "shutdown": "shutdown", "reboot": "reboot",
-                 "pause": "pause", "resume": "unpause", "destroy": "destroy"}  # fmt: skip
-        if action not in verbs:
-            raise ActionError(f"unknown action {action!r}")
-        if action == "start":
+    def lifecycle(self, domain: Domain, action: Lifecycle) -> None:
+        check_lifecycle(self)
+        if action not in _VERBS:
             raise ActionError(f"{self.tool} cannot start {domain.name} by name: use its config file with xl create")
         try:
-            self._run(verbs[action], domain.name)
+            self._run(_VERBS[action], domain.name)
         except SourceError as exc:
             raise ActionError(str(exc)) from None
 

@@ -17,11 +17,19 @@ from xentui.actions import vnc
 from xentui.actions.console import DEFAULT_DETACH, bridge, key_name, parse_detach_key, run_command_console
 from xentui.fleet import Fleet, FleetFrame, RowKey
 from xentui.model import Domain
-from xentui.sources.base import ActionError, CommandConsole, ConsoleStream, Source
+from xentui.sources.base import (
+    ActionError,
+    CommandConsole,
+    ConsoleStream,
+    Lifecycle,
+    Source,
+    check_lifecycle,
+    lifecycle_choices,
+)
 from xentui.text import printable
 from xentui.ui import partial_output
 from xentui.ui.screens.help import HelpScreen
-from xentui.ui.screens.lifecycle import ConfirmScreen, LifecycleScreen, allowed
+from xentui.ui.screens.lifecycle import ConfirmScreen, LifecycleScreen
 from xentui.ui.screens.vnc_hint import VncHintScreen
 from xentui.ui.widgets.detail_pane import DetailPane
 from xentui.ui.widgets.domain_table import DomainTable
@@ -66,20 +74,27 @@ class XenTUI(App[int]):
 
     def __init__(
         self,
-        sources: Source | Sequence[Source],
+        sources: Fleet | Source | Sequence[Source],
         interval: float = 1.0,
         notice: str = "",
         detach_key: str | None = None,
         vnc_viewer: str | None = None,
     ) -> None:
         super().__init__()
-        self.sources: tuple[Source, ...] = (sources,) if isinstance(sources, Source) else tuple(sources)
+        # A fleet given is its owner's to close (`with Fleet(...)`); one made here from sources is closed here.
+        self._owns_fleet = not isinstance(sources, Fleet)
+        if isinstance(sources, Fleet):
+            self.fleet = sources
+        else:
+            self.fleet = Fleet((sources,) if isinstance(sources, Source) else tuple(sources))
+        self.fleet.on_frame = self._frame_from_thread
+        self.fleet.set_interval(interval)
+        self.sources: tuple[Source, ...] = self.fleet.sources
         self.interval = interval
         self.notice = notice
         self.detach = parse_detach_key(detach_key or os.environ.get("XENTUI_DETACH_KEY", DEFAULT_DETACH))
         self.vnc_viewer = vnc_viewer
         self.frame: FleetFrame | None = None
-        self.fleet = Fleet(self.sources, self._frame_from_thread, interval)
         self._pending: FleetFrame | None = None  # the newest frame not yet shown (several hosts); a timer is set
 
     def compose(self) -> ComposeResult:
@@ -134,7 +149,10 @@ class XenTUI(App[int]):
         super().exit(*args, **kwargs)
 
     def on_unmount(self) -> None:
-        self.fleet.stop()
+        if self._owns_fleet:
+            self.fleet.close()
+        else:
+            self.fleet.stop()
 
     def source_of(self, key: RowKey) -> Source:
         """The source of a row's host. Raises UnknownRow (never another host's source) for a key no host has."""
@@ -303,19 +321,22 @@ class XenTUI(App[int]):
             return
         key, domain = row
         source = self.source_of(key)
-        if source.read_only:
-            self.say("read-only: start xentui with --rw to allow start, shutdown, reboot, pause, resume, destroy")
+        try:
+            check_lifecycle(source)
+        except ActionError as exc:
+            self.say(str(exc))
             return
-        if not allowed(domain):
+        choices = lifecycle_choices(domain, source.actions)
+        if not choices:
             self.say(f"no lifecycle action for {domain.name} ({domain.state.value})", "warning")
             return
         host = key.host
 
-        def chosen(action: str | None) -> None:
+        def chosen(action: Lifecycle | None) -> None:
             if action:
                 self.push_screen(ConfirmScreen(domain, host, action), confirmed(action))
 
-        def confirmed(action: str):  # type: ignore[no-untyped-def]
+        def confirmed(action: Lifecycle):  # type: ignore[no-untyped-def]
             def done(ok: bool | None) -> None:
                 if ok:
                     self._carry_out(key, domain, action)
@@ -324,10 +345,10 @@ class XenTUI(App[int]):
 
             return done
 
-        self.push_screen(LifecycleScreen(domain, host), chosen)
+        self.push_screen(LifecycleScreen(domain, host, choices), chosen)
 
     @work(thread=True, group="lifecycle")
-    def _carry_out(self, key: RowKey, domain: Domain, action: str) -> None:
+    def _carry_out(self, key: RowKey, domain: Domain, action: Lifecycle) -> None:
         try:
             self.source_of(key).lifecycle(domain, action)
         except ActionError as exc:
@@ -342,7 +363,7 @@ class XenTUI(App[int]):
             return
         key, domain = row
         source = self.source_of(key)
-        step = vnc.plan(domain, str(getattr(source, "uri", source.label)), configured=self.vnc_viewer)
+        step = vnc.plan(domain, source.display, configured=self.vnc_viewer)
         if isinstance(step, vnc.Unavailable):
             self.say(step.reason, "warning")
         elif isinstance(step, vnc.Hint):

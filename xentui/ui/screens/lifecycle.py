@@ -11,54 +11,32 @@ from textual.containers import Vertical
 from textual.widgets import Input, OptionList, Static
 from textual.widgets.option_list import Option
 
-from xentui.model import Domain, State
+from xentui.model import Domain
+from xentui.sources.base import Lifecycle
 from xentui.text import printable
 from xentui.ui.screens.dialog import Dialog
 
-LABELS = {
-    "start": "Start",
-    "shutdown": "Shut down (ask the guest)",
-    "reboot": "Reboot (ask the guest)",
-    "pause": "Pause",
-    "resume": "Resume",
-    "destroy": "Destroy (pull the plug)",
-}
-VERBS = {
-    "start": "Start", "shutdown": "Shut down", "reboot": "Reboot",
-    "pause": "Pause", "resume": "Resume", "destroy": "Destroy",
-}  # fmt: skip
 
+class LifecycleScreen(Dialog[Optional[Lifecycle]]):  # a base class is evaluated at run time
+    """`choices`: what makes sense for the domain and its source (`xentui.sources.base.lifecycle_choices`)."""
 
-def allowed(domain: Domain) -> list[str]:
-    """The actions that make sense in the domain's state; none for Domain-0."""
-    if domain.id == 0 and domain.hypervisor == "xen":
-        return []
-    if domain.state is State.SHUTOFF:
-        return ["start"]
-    if domain.state is State.PAUSED:
-        return ["resume", "destroy"]
-    if domain.state.active:
-        return ["shutdown", "reboot", "pause", "destroy"]
-    return []
-
-
-class LifecycleScreen(Dialog[Optional[str]]):  # a base class is evaluated at run time
     BINDINGS = [("escape", "dismiss(None)", "Cancel")]
 
-    def __init__(self, domain: Domain, host: str) -> None:
+    def __init__(self, domain: Domain, host: str, choices: tuple[Lifecycle, ...]) -> None:
         super().__init__()
         self.domain = domain
         self.host = host
+        self.choices = choices
 
     def compose(self) -> ComposeResult:
         with Vertical(classes="box warning"):
             yield Static(Text(f"{printable(self.domain.name, 60)} on {printable(self.host, 40)}", style="bold"))
-            yield OptionList(*(Option(LABELS[a], id=a) for a in allowed(self.domain)), id="actions")
+            yield OptionList(*(Option(a.label, id=a.value) for a in self.choices), id="actions")
             yield Static(Text("Enter chooses, Esc cancels", style="dim"))
 
     @on(OptionList.OptionSelected)
     def _chosen(self, event: OptionList.OptionSelected) -> None:
-        self.dismiss(event.option.id)
+        self.dismiss(Lifecycle(event.option.id) if event.option.id else None)
 
 
 class ConfirmScreen(Dialog[bool]):
@@ -66,7 +44,7 @@ class ConfirmScreen(Dialog[bool]):
 
     BINDINGS = [("escape", "dismiss(False)", "Cancel")]
 
-    def __init__(self, domain: Domain, host: str, action: str) -> None:
+    def __init__(self, domain: Domain, host: str, action: Lifecycle) -> None:
         super().__init__()
         self.domain = domain
         self.host = host
@@ -74,12 +52,12 @@ class ConfirmScreen(Dialog[bool]):
 
     @property
     def typed(self) -> bool:
-        return self.action == "destroy"
+        return self.action.destructive
 
     def compose(self) -> ComposeResult:
         name = printable(self.domain.name, 60)
         with Vertical(classes="box warning"):
-            question = Text(f"{VERBS[self.action]} {name} on {printable(self.host, 40)}?", style="bold")
+            question = Text(f"{self.action.verb} {name} on {printable(self.host, 40)}?", style="bold")
             yield Static(question, id="question")
             if self.typed:
                 yield Static(Text("Destroy stops it at once, like pulling the power cord. Type its name to go on:"))
