@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Optional
 
 from rich.text import Text
-from textual import on
+from textual import events, on
 from textual.app import ComposeResult
 from textual.containers import Vertical
 from textual.widgets import Input, OptionList, Static
@@ -69,13 +69,12 @@ class ConfirmScreen(Dialog[bool]):
         if self.typed:
             self.query_one(Input).focus()
 
-    def on_key(self, event: object) -> None:
-        key = getattr(event, "key", "")
+    def on_key(self, event: events.Key) -> None:
         if self.typed:
             return
-        if key == "y":
+        if event.key == "y":
             self.dismiss(True)
-        elif key == "n":
+        elif event.key == "n":
             self.dismiss(False)
 
     @on(Input.Submitted)
