@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from xentui.parsers import ParseError
 from xentui.parsers.sniff import parse_text
 
-SEEDS = [p.read_text() for p in sorted(FIXTURES.iterdir()) if p.suffix in (".txt", ".json", ".sxp", ".xml")]
+SEEDS = [p.read_text() for p in sorted(FIXTURES.rglob("*")) if p.suffix in (".txt", ".json", ".sxp", ".sexpr", ".xml")]
 EXAMPLES = int(os.environ.get("XENTUI_FUZZ_EXAMPLES", "300"))
 PROFILE = settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck))
 

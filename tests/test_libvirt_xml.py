@@ -27,7 +27,7 @@ def test_seed_dumpxml_cut_after_os() -> None:
     r = parse_domain_xml(read_fixture("seed-virsh-dumpxml-hvm.xml"), "seed.xml")
     (d,) = r.domains
     assert (d.name, d.id, d.mode, d.memory_mib, d.vcpus) == ("My-HVM-VM", 26, Mode.HVM, 16384, 4)
-    assert "loader hvmloader" in d.config.verdict  # type: ignore[union-attr]
+    assert "loader hvmloader" in str(d.config.verdict)  # type: ignore[union-attr]
     assert "cut short" in r.problems[0]
 
 
@@ -36,7 +36,7 @@ def test_kvm_guest_units_vcpus_graphics() -> None:
     assert (d.mode, d.hypervisor, d.id) == (Mode.HVM, "kvm", 12)
     assert (d.memory_mib, d.max_memory_mib, d.vcpus, d.max_vcpus) == (2048, 4096, 2, 4)
     assert [(g.kind, g.address) for g in d.graphics] == [("vnc", "127.0.0.1:5900"), ("spice", "127.0.0.1:?")]
-    assert d.has_console and d.pv_drivers and "virtio disk" in d.config.verdict  # type: ignore[union-attr]
+    assert d.has_console and d.pv_drivers and "virtio disk" in str(d.config.verdict)  # type: ignore[union-attr]
     os_node = d.config.tree.find("os")  # type: ignore[union-attr]
     assert os_node is not None and os_node.decisive and os_node.find("type", "@machine").value == "pc-q35-7.2"  # type: ignore[union-attr]
 

@@ -90,19 +90,24 @@ def domain_json(d: Domain) -> dict[str, Any]:
         "flags": d.flags,
         "memory_mib": d.memory_mib,
         "max_memory_mib": d.max_memory_mib,
+        "max_memory_unlimited": d.max_memory_unlimited,
         "vcpus": d.vcpus,
         "max_vcpus": d.max_vcpus,
         "mode": d.mode.value,
         "pv_drivers": d.pv_drivers,
-        "vnc": d.vnc.address if d.vnc else None,
+        "vnc": next((g.address for g in d.graphics if g.kind == "vnc"), None),
         "graphics": [{"type": g.kind, "host": g.host, "port": g.port} for g in d.graphics],
         "console": d.has_console,
         "cpu_time_s": round(d.cpu_time_ns / 1e9, 1) if d.cpu_time_ns is not None else None,
         "hypervisor": d.hypervisor,
         "host": d.host,
         "source": d.source,
-        "verdict": d.config.verdict if d.config else None,
+        "verdict": str(d.config.verdict) if d.config else None,
     }
+
+
+def _or_dash(n: int | None) -> str:
+    return "-" if n is None else str(n)
 
 
 def table(domains: Sequence[Domain]) -> str:
@@ -117,9 +122,8 @@ def table(domains: Sequence[Domain]) -> str:
         mode = d.mode.value + ("+PVdrv" if d.pv_drivers else "")
         did = str(d.id) if d.id is not None else "-"
         host = f"{printable(d.host):<{hw}}  " if hosts else ""
-        lines.append(
-            f"{host}{printable(d.name):<{width}} {did:>5} {d.memory_mib:>6} {d.vcpus:>5} {d.flags:>8} {cpu}  {mode}"
-        )
+        mem, vcpus = _or_dash(d.memory_mib), _or_dash(d.vcpus)
+        lines.append(f"{host}{printable(d.name):<{width}} {did:>5} {mem:>6} {vcpus:>5} {d.flags:>8} {cpu}  {mode}")
     return "\n".join(lines)
 
 
@@ -195,7 +199,7 @@ def cmd_inspect(args: argparse.Namespace) -> int:
     if not args.json:
         for d in domains:
             if d.config:
-                print(f"{printable(d.name)}: {printable(d.config.verdict)}")
+                print(f"{printable(d.name)}: {printable(str(d.config.verdict))}")
     return 0
 
 

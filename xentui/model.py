@@ -1,4 +1,14 @@
-"""The normalized model: immutable snapshots that every source produces and every view reads."""
+"""The normalized model: immutable snapshots that every source produces and every view reads.
+
+Sizes a source does not tell (a pasted output with `...` elisions, a table without a VCPUs column) are None,
+never 0: `Domain.memory_kib`, `max_memory_kib`, `vcpus`, `max_vcpus` and the `*_mib` properties. A maximum
+memory without a limit (xend's `maxmem 16777215` MiB for an uncapped Domain-0, xentop's `no limit`) is
+`max_memory_unlimited=True` with `max_memory_kib=None`.
+
+How a configuration decides the mode is a `Verdict` (one pure function per format in `parsers/verdict.py`):
+the mode, one line saying why, the fields that decided it, and whether the guest has PV drivers and on
+what evidence. `str(verdict)` is the one-line text shown everywhere ("HVM: image (hvm …) → PV drivers …").
+"""
 
 from __future__ import annotations
 
@@ -100,13 +110,33 @@ class ConfigNode:
 
 
 @dataclass(frozen=True)
+class Verdict:
+    """How a configuration decides the mode and the PV drivers.
+
+    `why` is one line naming the format's own fields; `fields` are the deciding fields as paths below the
+    configuration's root ("image/hvm", "config/c_info/type", "os/type/@machine"); `evidence` says what
+    decided `pv_drivers` ("netfront net", "xen disk", "xen_platform_pci 1", "xen_platform_pci default (on)",
+    "virtio disk"), empty when nothing did.
+    """
+
+    mode: Mode
+    why: str
+    fields: tuple[str, ...] = ()
+    pv_drivers: bool = False
+    evidence: tuple[str, ...] = ()
+
+    def __str__(self) -> str:
+        return f"{self.mode.value}: {self.why}"
+
+
+@dataclass(frozen=True)
 class DomainConfig:
     """The configuration as parsed (tree) and as read (raw), with the mode verdict."""
 
     format: str  # "xm-sxp", "xl-json", "xl-sxp", "libvirt-xml"
     tree: ConfigNode
     raw: str
-    verdict: str
+    verdict: Verdict
 
 
 @dataclass(frozen=True)
@@ -125,10 +155,10 @@ class Domain:
     id: int | None
     uuid: str | None
     state: State
-    memory_kib: int
-    max_memory_kib: int
-    vcpus: int
-    max_vcpus: int
+    memory_kib: int | None
+    max_memory_kib: int | None
+    vcpus: int | None
+    max_vcpus: int | None
     mode: Mode
     flags: str = "------"
     pv_drivers: bool = False
@@ -140,17 +170,19 @@ class Domain:
     graphics: tuple[Endpoint, ...] = ()
     config: DomainConfig | None = None
     io: IOCounters | None = None
+    max_memory_unlimited: bool = False  # no maximum at all (then max_memory_kib is None)
 
     @property
-    def memory_mib(self) -> int:
-        return self.memory_kib // 1024
+    def memory_mib(self) -> int | None:
+        return None if self.memory_kib is None else self.memory_kib // 1024
 
     @property
-    def max_memory_mib(self) -> int:
-        return self.max_memory_kib // 1024
+    def max_memory_mib(self) -> int | None:
+        return None if self.max_memory_kib is None else self.max_memory_kib // 1024
 
     @property
     def vnc(self) -> Endpoint | None:
+        """The display to open: VNC where there is one, else the first other (SPICE). JSON's `vnc` is VNC only."""
         return next((g for g in self.graphics if g.kind == "vnc"), self.graphics[0] if self.graphics else None)
 
     @property

@@ -9,10 +9,11 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 
-from xentui.model import ConfigNode, Domain, DomainConfig, Endpoint, Mode, State
-from xentui.parsers.errors import ParseError, line_col
+from xentui.model import ConfigNode, Domain, DomainConfig, Endpoint, State
+from xentui.parsers.errors import ParseError, found_at, line_col
 from xentui.parsers.result import ParseResult
 from xentui.parsers.tree import mark_decisive, to_int
+from xentui.parsers.verdict import xml_verdict
 
 _UNITS = {
     "b": 1 / 1024, "bytes": 1 / 1024, "kb": 1000 / 1024, "k": 1, "kib": 1,
@@ -21,20 +22,23 @@ _UNITS = {
 }  # fmt: skip
 _XML_DECL = re.compile(r"<\?xml[^>]*\?>")
 MAX_DEPTH = 200
+_WRAPPER = "<xentui-wrapper>"
 
 
 def parse_domain_xml(text: str, source: str = "<input>", state: State = State.UNKNOWN) -> ParseResult:
     """Every `<domain>` in the text; a document cut short is read as far as it goes and reported."""
     if "\0" in text:
-        raise ParseError(source, line_col(text, text.index("\0")), "text, found a NUL byte (binary data)")
+        raise ParseError(source, line_col(text, text.index("\0")), "text", "a NUL byte (binary data)")
     upper = text.upper()
     if "<!DOCTYPE" in upper or "<!ENTITY" in upper:
         at = upper.find("<!DOCTYPE") if "<!DOCTYPE" in upper else upper.find("<!ENTITY")
-        raise ParseError(source, line_col(text, at), "domain XML without DOCTYPE or entity declarations")
+        raise ParseError(
+            source, line_col(text, at), "domain XML without DOCTYPE or entity declarations", found_at(text, at)
+        )
     body = _XML_DECL.sub(lambda m: " " * len(m.group()), text)
     parser: ET.XMLPullParser[ET.Element] = ET.XMLPullParser(events=("start", "end"))
     # A wrapper root lets several concatenated documents parse as one.
-    parser.feed("<xentui-wrapper>")
+    parser.feed(_WRAPPER)
     problems: list[str] = []
     roots: list[ET.Element] = []
     depth = 0
@@ -46,22 +50,24 @@ def parse_domain_xml(text: str, source: str = "<input>", state: State = State.UN
                 if depth == 2 and isinstance(elem, ET.Element):
                     roots.append(elem)
                 if depth > MAX_DEPTH:
-                    raise ParseError(source, "1:1", f"XML nested at most {MAX_DEPTH} deep")
+                    raise ParseError(source, "1:1", f"XML nested at most {MAX_DEPTH} deep", f"more than {MAX_DEPTH}")
             else:
                 depth -= 1
         cut = depth > 1
     except ET.ParseError as exc:
         line, col = exc.position
-        raise ParseError(source, f"{line}:{col + 1}", f"well-formed XML ({_reason(exc)})") from None
+        if line == 1:
+            col -= len(_WRAPPER)  # the wrapper fed before the text shares its first line
+        raise ParseError(source, f"{line}:{col + 1}", "well-formed XML", _reason(exc)) from None
     if cut:
         problems.append(f"{source}:{line_col(text, len(text))}: XML cut short; read as far as it goes")
     domains = []
     for root in roots:
         if root.tag != "domain":
-            raise ParseError(source, "1:1", f"a <domain> element, found <{root.tag}>")
+            raise ParseError(source, "1:1", "a <domain> element", f"<{root.tag}>")
         domains.append(domain_from_element(root, _raw(root, text, len(roots)), source, state))
     if not domains:
-        raise ParseError(source, "1:1", "a <domain> element")
+        raise ParseError(source, "1:1", "a <domain> element", "none")
     return ParseResult(tuple(domains), tuple(problems))
 
 
@@ -108,77 +114,35 @@ def _graphics(devices: ET.Element | None) -> tuple[Endpoint, ...]:
 def domain_from_element(root: ET.Element, raw: str, source: str, state: State = State.UNKNOWN) -> Domain:
     name = (root.findtext("name") or "").strip()
     if not name:
-        raise ParseError(source, "1:1", "a <name> in the domain XML")
+        raise ParseError(source, "1:1", "a <name> in the domain XML", "none")
+    verdict = xml_verdict(root)
     dom_type = root.get("type", "")
-    os_type = root.find("os/type")
-    os_kind = (os_type.text or "").strip().lower() if os_type is not None else ""
-    machine = (os_type.get("machine") or "").lower() if os_type is not None else ""
-    decisive: set[tuple[str, ...]] = {("os",), ("os", "type"), ("os", "type", "@machine"), ("@type",)}
-    pv_drivers = False
     devices = root.find("devices")
-    if dom_type == "xen":
-        if os_kind == "xenpvh" or machine == "xenpvh":
-            mode, why = Mode.PVH, f"<os><type machine='{machine or '-'}'>{os_kind}</type>"
-        elif os_kind in ("linux", "xen"):
-            mode, why = Mode.PV, f"<os><type>{os_kind}</type>" + (f" machine {machine}" if machine else "")
-        elif os_kind == "hvm":
-            mode, why = Mode.HVM, "<os><type>hvm</type>"
-            loader = (root.findtext("os/loader") or "").strip()
-            if loader:
-                why += f", loader {loader.rsplit('/', 1)[-1]}"
-                decisive.add(("os", "loader"))
-            pv = _pv_devices(devices, "xen", "netfront")
-            if pv:
-                pv_drivers = True
-                why += f" → PV drivers in use ({', '.join(pv)})"
-            elif devices is not None and devices.find("disk") is not None:
-                why += " → emulated disk and network"
-        else:
-            mode, why = Mode.UNKNOWN, f"<os><type>{os_kind or 'missing'}</type>"
-    elif os_kind == "hvm":
-        mode, why = Mode.HVM, f"{dom_type or 'unknown'} domain, <os><type>hvm</type>"
-        virtio = _pv_devices(devices, "virtio", "virtio")
-        if virtio:
-            pv_drivers = True
-            why += f" → paravirtual devices: {', '.join(virtio)}"
-    else:
-        mode, why = Mode.UNKNOWN, f"{dom_type or 'unknown'} domain, <os><type>{os_kind or 'missing'}</type>"
     id_attr = to_int(root.get("id"), -1)
     domid = id_attr if id_attr >= 0 else None
     memory = _memory_kib(root.find("currentMemory")) or _memory_kib(root.find("memory"))
-    max_memory = max(_memory_kib(root.find("maxMemory")), _memory_kib(root.find("memory")), memory)
+    known = [m for m in (_memory_kib(root.find("maxMemory")), _memory_kib(root.find("memory")), memory) if m]
     vcpu = root.find("vcpu")
-    max_vcpus = to_int(vcpu.text.strip() if vcpu is not None and vcpu.text else None, 0)
-    vcpus = to_int(vcpu.get("current"), max_vcpus) if vcpu is not None else max_vcpus
+    max_vcpus = to_int(vcpu.text.strip() if vcpu is not None and vcpu.text else None, 0) or None
+    vcpus = to_int(vcpu.get("current"), 0) or max_vcpus if vcpu is not None else max_vcpus
     has_console = devices is not None and (devices.find("console") is not None or devices.find("serial") is not None)
     if state is State.UNKNOWN and domid is None and root.get("id") == "-1":
         state = State.SHUTOFF
+    decisive = {tuple(f.split("/")) for f in verdict.fields}
     return Domain(
         name=name,
         id=domid,
         uuid=(root.findtext("uuid") or "").strip() or None,
         state=state,
-        memory_kib=memory,
-        max_memory_kib=max_memory,
+        memory_kib=memory or None,
+        max_memory_kib=max(known) if known else None,
         vcpus=vcpus,
         max_vcpus=max_vcpus,
-        mode=mode,
-        pv_drivers=pv_drivers,
+        mode=verdict.mode,
+        pv_drivers=verdict.pv_drivers,
         source=source,
         hypervisor=dom_type,
         has_console=has_console and not (dom_type == "xen" and domid == 0),
         graphics=_graphics(devices),
-        config=DomainConfig("libvirt-xml", mark_decisive(_to_node(root), decisive), raw, f"{mode.value}: {why}"),
+        config=DomainConfig("libvirt-xml", mark_decisive(_to_node(root), decisive), raw, verdict),
     )
-
-
-def _pv_devices(devices: ET.Element | None, disk_bus: str, nic_model: str) -> list[str]:
-    """Which of disk and network use paravirtual devices (Xen's xvd*/netfront, or virtio)."""
-    if devices is None:
-        return []
-    kinds = []
-    if any(t.get("bus") == disk_bus for t in devices.findall("disk/target")):
-        kinds.append(f"{disk_bus} disk")
-    if any(m.get("type") == nic_model for m in devices.findall("interface/model")):
-        kinds.append(f"{nic_model} net")
-    return kinds

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 
 from xentui.model import Domain, IOCounters, Mode, State, flags_for
-from xentui.parsers.errors import ParseError
+from xentui.parsers.errors import ParseError, found_at, line_col
 from xentui.parsers.libvirt_xml import parse_domain_xml
 from xentui.parsers.tables import ListRow, TopRow, parse_list_table, parse_xentop, xentop_state
 from xentui.parsers.xl_json import parse_xl_json
@@ -22,31 +23,57 @@ class Parsed:
     table: bool = False  # rows from a table: run state without configuration
 
 
+# A shell prompt pasted before the output: "[root@host ~]# xm list -l", "root@dom0:~# ...", "$ xl list -l".
+_PROMPT = re.compile(r"^\s*(\[[^\]\n]*\]|[\w.-]+@[\w.-]+(:[^\s#$]*)?|[~/\w.-]*)\s?[#$%>](\s|$)")
+
+
+def _format_of(line: str) -> str:
+    s = line.strip()
+    if s[0] in "[{":
+        return "xl-json"
+    if s[0] == "<":
+        return "xml"
+    if s[0] == "(":
+        return "sxp"
+    words = s.split()
+    if words[0] == "Name" and ("Mem" in words or "Mem(MiB)" in words):
+        return "list-table"
+    if words[:2] == ["NAME", "STATE"]:
+        return "xentop"
+    return ""
+
+
 def detect(text: str) -> str:
     """One of: xl-json, xml, sxp, list-table, xentop; or "" when unrecognised."""
-    for line in text.splitlines():
-        s = line.strip()
-        if not s:
-            continue
-        if s[0] in "[{":
-            return "xl-json"
-        if s[0] == "<":
-            return "xml"
-        if s[0] == "(":
-            return "sxp"
-        words = s.split()
-        if words[0] == "Name" and "Mem" in words:
-            return "list-table"
-        if words[:2] == ["NAME", "STATE"]:
-            return "xentop"
-        # A pasted prompt line such as "# xm list -l": keep looking.
-    return ""
+    return _detect(text)[0]
+
+
+def _detect(text: str) -> tuple[str, int]:
+    """The format and the offset of the line it starts on; prompt lines and other lines before it are skipped."""
+    offset = 0
+    for line in text.splitlines(keepends=True):
+        if line.strip() and not _PROMPT.match(line):
+            fmt = _format_of(line)
+            if fmt:
+                return fmt, offset
+        offset += len(line)
+    return "", 0
+
+
+def _blank(text: str, end: int) -> str:
+    """The text with everything before `end` made spaces (newlines kept), so positions stay those of the file."""
+    head = text[:end]
+    return "".join(c if c == "\n" else " " for c in head) + text[end:]
 
 
 def parse_text(text: str, source: str = "<input>") -> Parsed:
     if len(text) > MAX_BYTES:
-        raise ParseError(source, "1:1", f"at most {MAX_BYTES // (1024 * 1024)} MiB of text")
-    fmt = detect(text)
+        raise ParseError(source, "1:1", f"at most {MAX_BYTES // (1024 * 1024)} MiB of text", "more")
+    if text.startswith("\ufeff"):  # a UTF-8 byte-order mark, as some editors save
+        text = " " + text[1:]
+    fmt, start = _detect(text)
+    if start:
+        text = _blank(text, start)
     if fmt == "xl-json":
         j = parse_xl_json(text, source)
         return Parsed(fmt, j.domains, j.problems)
@@ -61,8 +88,12 @@ def parse_text(text: str, source: str = "<input>") -> Parsed:
         return Parsed(fmt, tuple(row_domain(r, source) for r in parse_list_table(text, source)), table=True)
     if fmt == "xentop":
         return Parsed(fmt, tuple(top_domain(r, source) for r in parse_xentop(text, source)), table=True)
+    first = next((i for i, c in enumerate(text) if not c.isspace()), len(text))
     raise ParseError(
-        source, "1:1", "a known format: xm/xl list table, xm/xl list -l (S-expressions or JSON), domain XML, xentop -b"
+        source,
+        line_col(text, first),
+        "a known format: xm/xl list table, xm/xl list -l (S-expressions or JSON), domain XML, xentop -b",
+        found_at(text, first),
     )
 
 
@@ -93,7 +124,8 @@ def top_domain(row: TopRow, source: str) -> Domain:
         state=state,
         flags=flags_for(state),
         memory_kib=row.memory_kib,
-        max_memory_kib=max(row.max_memory_kib or 0, row.memory_kib),
+        max_memory_kib=None if row.max_memory_unlimited else max(row.max_memory_kib or 0, row.memory_kib),
+        max_memory_unlimited=row.max_memory_unlimited,
         vcpus=row.vcpus,
         max_vcpus=row.vcpus,
         mode=Mode.UNKNOWN,
@@ -102,6 +134,10 @@ def top_domain(row: TopRow, source: str) -> Domain:
         hypervisor="xen",
         io=IOCounters(row.net_rx_kib * 1024, row.net_tx_kib * 1024, row.vbd_read, row.vbd_write),
     )
+
+
+def _larger(a: int | None, b: int | None) -> int | None:
+    return b if a is None else a if b is None else max(a, b)
 
 
 def merge_run_state(configs: list[Domain], rows: list[Domain]) -> list[Domain]:
@@ -121,17 +157,64 @@ def merge_run_state(configs: list[Domain], rows: list[Domain]) -> list[Domain]:
             by_name[row.name] = len(out) - 1
             continue
         d = out[i]
+        unlimited = d.max_memory_unlimited or row.max_memory_unlimited
         out[i] = replace(
             d,
             id=row.id if row.id is not None else d.id,
             state=row.state if row.state is not State.UNKNOWN else d.state,
             flags=row.flags if row.state is not State.UNKNOWN else d.flags,
-            memory_kib=row.memory_kib or d.memory_kib,
-            max_memory_kib=max(d.max_memory_kib, row.memory_kib),
-            vcpus=row.vcpus or d.vcpus,
-            max_vcpus=max(d.max_vcpus, row.vcpus),
+            memory_kib=row.memory_kib if row.memory_kib is not None else d.memory_kib,
+            max_memory_kib=None if unlimited else _larger(d.max_memory_kib, row.memory_kib),
+            max_memory_unlimited=unlimited,
+            vcpus=row.vcpus if row.vcpus is not None else d.vcpus,
+            max_vcpus=_larger(d.max_vcpus, row.vcpus),
             cpu_time_ns=row.cpu_time_ns if row.cpu_time_ns is not None else d.cpu_time_ns,
             io=row.io or d.io,
             has_console=d.has_console and (row.id != 0),
         )
     return out
+
+
+def _uuid_key(uuid: str | None) -> str | None:
+    """xend writes UUIDs with or without dashes; compare them as 32 hex digits."""
+    return uuid.replace("-", "").lower() if uuid else None
+
+
+def merge_configs(configs: list[Domain]) -> tuple[list[Domain], list[str]]:
+    """The same domain given in several configurations (S-expression and XML...) becomes one: matched by
+    UUID, else by name when neither has one. The first keeps its verdict and devices; it gains run state and
+    sizes it lacks; a disagreement on the mode is reported.
+    """
+    out: list[Domain] = []
+    problems: list[str] = []
+    index: dict[str, int] = {}
+    for d in configs:
+        key = _uuid_key(d.uuid)
+        i = index.get(f"u:{key}") if key else index.get(f"n:{d.name}")
+        if i is None:
+            index[f"u:{key}" if key else f"n:{d.name}"] = len(out)
+            index.setdefault(f"n:{d.name}", len(out))
+            out.append(d)
+            continue
+        first = out[i]
+        if first.mode is not d.mode and Mode.UNKNOWN not in (first.mode, d.mode):
+            problems.append(
+                f"{d.source}: {d.name!r} is {d.mode.value} there but {first.mode.value} in {first.source}; "
+                f"keeping {first.mode.value}"
+            )
+        out[i] = replace(
+            first,
+            id=first.id if first.id is not None else d.id,
+            state=first.state if first.state is not State.UNKNOWN else d.state,
+            flags=first.flags if first.state is not State.UNKNOWN else d.flags,
+            memory_kib=first.memory_kib if first.memory_kib is not None else d.memory_kib,
+            max_memory_kib=first.max_memory_kib if first.max_memory_kib is not None else d.max_memory_kib,
+            max_memory_unlimited=first.max_memory_unlimited
+            or (first.max_memory_kib is None and d.max_memory_unlimited),
+            vcpus=first.vcpus if first.vcpus is not None else d.vcpus,
+            max_vcpus=first.max_vcpus if first.max_vcpus is not None else d.max_vcpus,
+            cpu_time_ns=first.cpu_time_ns if first.cpu_time_ns is not None else d.cpu_time_ns,
+            graphics=first.graphics or d.graphics,
+            has_console=first.has_console or d.has_console,
+        )
+    return out, problems

@@ -14,7 +14,7 @@ from typing import Union
 import sexpdata
 
 from xentui.model import ConfigNode
-from xentui.parsers.errors import ParseError, line_col
+from xentui.parsers.errors import ParseError, found_at, line_col
 
 Sx = Union[str, list["Sx"]]
 
@@ -37,6 +37,7 @@ class Record:
 class Records:
     records: tuple[Record, ...]
     truncated_at: str | None  # line:column where the text ended inside a record
+    stray_closes: tuple[str, ...] = ()  # line:column of ')' after a complete record, closing nothing
 
 
 class _TextAtoms(sexpdata.Parser):  # type: ignore[misc]
@@ -96,7 +97,9 @@ def _tokenize_record(text: str, start: int, source: str) -> tuple[str, int, bool
         if c == "(":
             depth += 1
             if depth > MAX_DEPTH:
-                raise ParseError(source, line_col(text, i), f"lists nested at most {MAX_DEPTH} deep")
+                raise ParseError(
+                    source, line_col(text, i), f"lists nested at most {MAX_DEPTH} deep", f"more than {MAX_DEPTH}"
+                )
             out.append("(")
             i += 1
         elif c == ")":
@@ -131,19 +134,26 @@ def _plain_atom(atom: str) -> bool:
 def read_records(text: str, source: str = "<input>") -> Records:
     """All top-level records. A record cut short at the end is read as far as it goes and reported."""
     if "\0" in text:
-        raise ParseError(source, line_col(text, text.index("\0")), "text, found a NUL byte (binary data)")
+        raise ParseError(source, line_col(text, text.index("\0")), "text", "a NUL byte (binary data)")
     records: list[Record] = []
     i = 0
     n = len(text)
     truncated: str | None = None
+    stray: list[str] = []
     while i < n:
         c = text[i]
         if c.isspace():
             i += 1
             continue
+        if c == ")" and records:
+            # One ')' too many after a record (libvirt's own xend test data has them); xend's reader stopped
+            # at the end of the first expression, so the record stands.
+            stray.append(line_col(text, i))
+            i += 1
+            continue
         if c != "(":
             if records:
-                raise ParseError(source, line_col(text, i), "'(' to open a record")
+                raise ParseError(source, line_col(text, i), "'(' to open a record", found_at(text, i))
             # Text before the first record: a pasted shell prompt or command line. Skip that line.
             nl = text.find("\n", i)
             if nl < 0:
@@ -154,16 +164,16 @@ def read_records(text: str, source: str = "<input>") -> Records:
         try:
             value = _TextAtoms(rewritten, nil=None, true=None, line_comment="\0").parse()
         except (sexpdata.ExpectClosingBracket, sexpdata.ExpectNothing, RecursionError, IndexError) as exc:
-            raise ParseError(source, line_col(text, i), f"a well-formed S-expression ({exc})") from None
+            raise ParseError(source, line_col(text, i), "a well-formed S-expression", str(exc)) from None
         if not value or not isinstance(value[0], list):
-            raise ParseError(source, line_col(text, i), "a list")
+            raise ParseError(source, line_col(text, i), "a list", found_at(text, i))
         records.append(Record(value[0], i, text[i:end], cut))
         if cut:
             truncated = line_col(text, n)
         i = end
     if not records:
-        raise ParseError(source, line_col(text, n), "an S-expression record such as '(domain ...)'")
-    return Records(tuple(records), truncated)
+        raise ParseError(source, line_col(text, n), "an S-expression record such as '(domain ...)'", found_at(text, n))
+    return Records(tuple(records), truncated, tuple(stray))
 
 
 def render(sx: Sx) -> str:

@@ -1,4 +1,5 @@
-"""`xl list -l` JSON: `[{"domid": N, "config": {"c_info": ..., "b_info": ...}}]`.
+"""`xl list -l` JSON: `[{"domid": N, "config": {"c_info": ..., "b_info": ...}}]`, or one bare
+libxl_domain_config `{"c_info": ..., "b_info": ...}` as `xl create -n` prints it (a domain without an ID).
 
 This output carries no run state; callers merge it with `xl list`. Booleans are strings
 ("True", "False", "<default>"). b_info holds libxl's keyed union: "type.pv" / "type.hvm" / "type.pvh".
@@ -11,9 +12,10 @@ import re
 from typing import Any
 
 from xentui.model import Domain, DomainConfig, Endpoint, Mode, State
-from xentui.parsers.errors import ParseError, line_col
+from xentui.parsers.errors import ParseError, found_at, line_col
 from xentui.parsers.result import ParseResult
 from xentui.parsers.tree import from_json, mark_decisive, to_int, truthy
+from xentui.parsers.verdict import xl_verdict
 
 # Domain IDs above this are libxl's "invalid" placeholder (4294967295 in c_info.domid).
 _MAX_DOMID = 0x7FF0
@@ -52,19 +54,21 @@ def _records(text: str, source: str) -> tuple[list[tuple[Any, int, str]], list[s
         text = _TRAILING_COMMA.sub(r"\1", _ELIDED_LINE.sub("", text))
         problems.append(f"{source}: lines elided with '...' were skipped")
     if not _depth_ok(text):
-        raise ParseError(source, "1:1", f"JSON nested at most {MAX_DEPTH} deep")
+        raise ParseError(source, "1:1", f"JSON nested at most {MAX_DEPTH} deep", f"more than {MAX_DEPTH}")
     decoder = json.JSONDecoder()
     i = len(text) - len(text.lstrip())
     if i >= len(text):
-        raise ParseError(source, "1:1", "a JSON array of domains, found nothing")
+        raise ParseError(source, "1:1", "a JSON array of domains", "nothing")
     if text[i] == "{":  # a single object, as printed for one domain by some tools
         try:
             obj, end = decoder.raw_decode(text, i)
         except json.JSONDecodeError as exc:
-            raise ParseError(source, line_col(text, exc.pos), f"valid JSON ({exc.msg})") from None
+            raise ParseError(
+                source, line_col(text, exc.pos), "valid JSON", f"{found_at(text, exc.pos)} ({exc.msg})"
+            ) from None
         return [(obj, i, text[i:end])], problems
     if text[i] != "[":
-        raise ParseError(source, line_col(text, i), "'[' opening a JSON array of domains")
+        raise ParseError(source, line_col(text, i), "'[' opening a JSON array of domains", found_at(text, i))
     i += 1
     out: list[tuple[Any, int, str]] = []
     n = len(text)
@@ -77,7 +81,8 @@ def _records(text: str, source: str) -> tuple[list[tuple[Any, int, str]], list[s
         if text[i] == "]":
             rest = text[i + 1 :].strip()
             if rest:
-                raise ParseError(source, line_col(text, i + 1 + text[i + 1 :].index(rest[0])), "end of input")
+                at = i + 1 + text[i + 1 :].index(rest[0])
+                raise ParseError(source, line_col(text, at), "the end of the input", found_at(text, at))
             return out, problems
         try:
             obj, end = decoder.raw_decode(text, i)
@@ -85,9 +90,11 @@ def _records(text: str, source: str) -> tuple[list[tuple[Any, int, str]], list[s
             if exc.pos >= n - 1 or "Unterminated" in exc.msg or exc.pos >= len(text.rstrip()):
                 problems.append(f"{source}:{line_col(text, i)}: record cut short (output truncated?), skipped")
                 return out, problems
-            raise ParseError(source, line_col(text, exc.pos), f"valid JSON ({exc.msg})") from None
+            raise ParseError(
+                source, line_col(text, exc.pos), "valid JSON", f"{found_at(text, exc.pos)} ({exc.msg})"
+            ) from None
         except RecursionError:
-            raise ParseError(source, line_col(text, i), "JSON nested less deeply") from None
+            raise ParseError(source, line_col(text, i), "JSON nested less deeply", "deeper nesting") from None
         out.append((obj, i, text[i:end]))
         i = end
 
@@ -119,55 +126,48 @@ def _vnc(node: Any, kind: str = "vnc") -> Endpoint | None:
 
 def parse_xl_json(text: str, source: str = "<input>") -> ParseResult:
     if "\0" in text:
-        raise ParseError(source, line_col(text, text.index("\0")), "text, found a NUL byte (binary data)")
+        raise ParseError(source, line_col(text, text.index("\0")), "text", "a NUL byte (binary data)")
     items, problems = _records(text, source)
     domains: list[Domain] = []
     for obj, offset, raw in items:
-        if not isinstance(obj, dict) or not isinstance(obj.get("config"), dict):
-            raise ParseError(source, line_col(text, offset), 'an object with "domid" and "config"')
-        domains.append(_domain(obj, raw, source, line_col(text, offset)))
+        where = line_col(text, offset)
+        if isinstance(obj, dict) and isinstance(obj.get("config"), dict):
+            domains.append(_domain(obj, obj["config"], raw, source, where))
+        elif isinstance(obj, dict) and isinstance(obj.get("c_info"), dict):
+            # A bare libxl_domain_config (`xl create -n`, libvirt's libxl test data): one domain, no ID.
+            domains.append(_domain(obj, obj, raw, source, where))
+        else:
+            found = f"an object with keys {', '.join(list(obj)[:4])}" if isinstance(obj, dict) and obj else _kind(obj)
+            raise ParseError(source, where, 'an object with "domid" and "config", or a libxl_domain_config', found)
     return ParseResult(tuple(domains), tuple(problems))
 
 
-def _domain(obj: dict[str, Any], raw: str, source: str, where: str) -> Domain:
-    config = obj["config"]
+def _kind(obj: Any) -> str:
+    return {dict: "an empty object", list: "an array", str: "a string", bool: "a boolean"}.get(type(obj), "a number")
+
+
+def _size(v: Any) -> int | None:
+    """A size or count; None when absent, elided, "<default>" or libxl's all-ones "not set" value."""
+    n = to_int(_str(v), -1)
+    return n if 0 < n < 2**62 else None
+
+
+def _domain(obj: dict[str, Any], config: dict[str, Any], raw: str, source: str, where: str) -> Domain:
     c_info = _get(config, "c_info") or {}
     b_info = _get(config, "b_info") or {}
     name = _str(_get(c_info, "name"))
     if not name:
-        raise ParseError(source, where, 'a "config.c_info.name"')
-    ctype = (_str(_get(c_info, "type")) or "").lower()
-    union = next((k for k in ("type.hvm", "type.pvh", "type.pv") if isinstance(b_info, dict) and k in b_info), None)
-    decisive: set[tuple[str, ...]] = {("config", "c_info", "type")}
-    pv_drivers = False
-    if ctype == "pv" and truthy(_str(_get(c_info, "pvh"))):
-        mode, why = Mode.PVH, 'c_info.type "pv" with c_info.pvh "True" (PVHv1, Xen 4.4–4.9)'
-        decisive.add(("config", "c_info", "pvh"))
-    elif ctype in ("pv", "hvm", "pvh"):
-        mode, why = Mode(ctype.upper()), f'c_info.type "{ctype}"'
-    elif union is not None:
-        mode, why = Mode(union.split(".")[1].upper()), f'b_info."{union}" present'
-    else:
-        mode, why = Mode.UNKNOWN, "no c_info.type and no b_info type union"
-    if union is not None:
-        decisive.add(("config", "b_info", union))
-        if not why.startswith("b_info"):
-            why += f', b_info."{union}"'
-    hvm = _get(b_info, "type.hvm") if isinstance(b_info, dict) else None
-    if mode is Mode.HVM:
-        platform = _str(_get(hvm, "xen_platform_pci"))
-        decisive.add(("config", "b_info", "type.hvm", "xen_platform_pci"))
-        # libxl enables the Xen platform device unless the config says otherwise.
-        pv_drivers = truthy(platform) is not False
-        why += f", xen_platform_pci {platform or 'default (on)'}"
-        why += " → PV drivers available" if pv_drivers else " → emulated devices only"
-    domid_raw = obj.get("domid")
+        raise ParseError(source, where, 'a "c_info.name"', "none")
+    verdict = xl_verdict(config)
+    wrapped = config is not obj
+    domid_raw = obj.get("domid") if wrapped else None
     domid = domid_raw if isinstance(domid_raw, int) and 0 <= domid_raw < _MAX_DOMID else None
-    memory = to_int(_str(_get(b_info, "target_memkb")))
-    max_memory = to_int(_str(_get(b_info, "max_memkb"))) or memory
-    max_vcpus = to_int(_str(_get(b_info, "max_vcpus")))
+    memory = _size(_get(b_info, "target_memkb"))
+    max_memory = _size(_get(b_info, "max_memkb")) or memory
+    max_vcpus = _size(_get(b_info, "max_vcpus"))
     avail = _get(b_info, "avail_vcpus")
     online = len(avail) if isinstance(avail, list) and avail else max_vcpus
+    hvm = _get(b_info, "type.hvm") if isinstance(b_info, dict) else None
     graphics: list[Endpoint] = []
     for node, kind in ((_get(hvm, "vnc"), "vnc"), (_get(hvm, "spice"), "spice")):
         ep = _vnc(node, kind)
@@ -175,25 +175,27 @@ def _domain(obj: dict[str, Any], raw: str, source: str, where: str) -> Domain:
             graphics.append(ep)
     for vfb in config.get("vfbs") or []:
         ep = _vnc(_get(vfb, "vnc"))
-        if ep is not None:
+        if ep is not None and ep not in graphics:  # libvirt writes an HVM guest's VNC in both places
             graphics.append(ep)
     serial = _get(hvm, "serial") or _get(hvm, "serial_list")
-    has_console = domid != 0 and (mode is not Mode.HVM or bool(serial))
-    tree = mark_decisive(from_json("domain", obj), decisive)
+    has_console = domid != 0 and (verdict.mode is not Mode.HVM or bool(serial))
+    prefix = ("config",) if wrapped else ()
+    decisive = {(*prefix, *f.split("/")) for f in verdict.fields}
+    tree = mark_decisive(from_json("domain" if wrapped else "config", obj), decisive)
     return Domain(
         name=name,
         id=domid,
         uuid=_str(_get(c_info, "uuid")),
         state=State.UNKNOWN,
         memory_kib=memory,
-        max_memory_kib=max(max_memory, memory),
+        max_memory_kib=max(max_memory, memory or 0) if max_memory is not None else None,
         vcpus=online,
         max_vcpus=max_vcpus,
-        mode=mode,
-        pv_drivers=pv_drivers,
+        mode=verdict.mode,
+        pv_drivers=verdict.pv_drivers,
         source=source,
         hypervisor="xen",
         has_console=has_console,
         graphics=tuple(graphics),
-        config=DomainConfig("xl-json", tree, raw, f"{mode.value}: {why}"),
+        config=DomainConfig("xl-json", tree, raw, verdict),
     )

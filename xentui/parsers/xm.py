@@ -7,6 +7,7 @@ from xentui.parsers.errors import ParseError, line_col
 from xentui.parsers.result import ParseResult
 from xentui.parsers.sxp import Record, read_records, to_node
 from xentui.parsers.tree import mark_decisive, to_float, to_int, truthy
+from xentui.parsers.verdict import sxp_verdict
 
 
 def parse_sxp_domains(text: str, source: str = "<input>") -> ParseResult:
@@ -15,13 +16,15 @@ def parse_sxp_domains(text: str, source: str = "<input>") -> ParseResult:
     domains: list[Domain] = []
     for record in found.records:
         if not record.value or record.value[0] != "domain":
-            raise ParseError(source, line_col(text, record.offset), "a '(domain ...)' record")
+            head = record.value[0] if record.value and isinstance(record.value[0], str) else "a list"
+            raise ParseError(source, line_col(text, record.offset), "a '(domain ...)' record", f"'({head} ...)'")
         domains.append(_domain(record, source))
     problems = [
         f"{source}:{found.truncated_at}: record of {d.name!r} cut short; fields after this point are missing"
         for r, d in zip(found.records, domains)
         if r.cut
     ]
+    problems += [f"{source}:{at}: a ')' that closes nothing, skipped" for at in found.stray_closes]
     return ParseResult(tuple(domains), tuple(problems))
 
 
@@ -39,12 +42,13 @@ def _graphics(tree: ConfigNode, image: ConfigNode | None) -> tuple[Endpoint, ...
     found: list[Endpoint] = []
     for dev in (c for c in tree.children if c.key == "device"):
         for vfb in (c for c in dev.children if c.key == "vfb"):
-            kind = _value(vfb, "type") or "vnc"
-            if kind == "sdl":
+            # As libvirt reads a vfb: its type, else vnc 1 means VNC, else sdl 1 means SDL (no endpoint).
+            kind = _value(vfb, "type") or ("vnc" if truthy(_value(vfb, "vnc")) else "sdl")
+            if kind not in ("vnc", "spice"):
                 continue
             loc = _value(vfb, "location")
             ep = _endpoint_from_location(loc, kind) if loc else None
-            if ep is None and truthy(_value(vfb, "vnc")):
+            if ep is None and kind == "vnc":
                 ep = _vnc_from_settings(vfb)
             if ep is not None:
                 found.append(ep)
@@ -57,7 +61,8 @@ def _vnc_from_settings(node: ConfigNode) -> Endpoint:
     host = _value(node, "vnclisten") or "127.0.0.1"
     display = _value(node, "vncdisplay")
     unused = truthy(_value(node, "vncunused"))
-    port = 5900 + to_int(display) if display is not None and not unused else None
+    n = to_int(display, -1) if display is not None and not unused else -1
+    port = None if n < 0 else n if n >= 5900 else 5900 + n  # a display number, or (as libvirt reads it) a port
     return Endpoint("vnc", host, port)
 
 
@@ -68,86 +73,86 @@ def _value(node: ConfigNode | None, key: str) -> str | None:
     return child.value if child is not None else None
 
 
+# xend reports an uncapped Domain-0's maximum as 16777215 MiB (2**24 - 1): no limit, not 16 TiB.
+XEND_NO_LIMIT_MIB = 16777215
+
+
+def _opt_int(text: str | None) -> int | None:
+    value = to_int(text, -1) if text not in (None, "", "None") else -1
+    return value if value >= 0 else None
+
+
+def _online_vcpus(tree: ConfigNode, max_vcpus: int | None, has_id: bool) -> int | None:
+    """Running domains: online_vcpus; else xend's vcpu_avail bitmap (bit n set: VCPU n online); else all."""
+    online = _opt_int(_value(tree, "online_vcpus")) if has_id else None
+    if online:
+        return online
+    avail = _opt_int(_value(tree, "vcpu_avail"))
+    count = bin(avail).count("1") if avail else 0
+    # As libvirt reads it: an empty or impossible bitmap means every configured VCPU.
+    return count if count and (max_vcpus is None or count <= max_vcpus) else max_vcpus
+
+
+def _dashed(uuid: str | None) -> str | None:
+    """xend wrote some UUIDs as 32 bare hex digits; show them in the usual 8-4-4-4-12 form."""
+    if uuid and len(uuid) == 32 and all(c in "0123456789abcdefABCDEF" for c in uuid):
+        return f"{uuid[:8]}-{uuid[8:12]}-{uuid[12:16]}-{uuid[16:20]}-{uuid[20:]}"
+    return uuid or None
+
+
 def _domain(record: Record, source: str) -> Domain:
     tree = to_node(record.value)
+    verdict = sxp_verdict(tree)
     image_node = tree.find("image")
     kind = image_node.children[0] if image_node is not None and image_node.children else None
-    kind_key = kind.key if kind is not None else None
-    decisive: set[tuple[str, ...]] = set()
-    pv_drivers = False
-    if kind_key == "hvm" or (kind_key is None and truthy(_value(tree, "hvm"))):
-        mode = Mode.HVM
-        decisive |= {("image",), ("image", "hvm"), ("image", "hvm", "loader"), ("image", "hvm", "xen_platform_pci")}
-        decisive.add(("hvm",))
-        platform = truthy(_value(kind, "xen_platform_pci"))
-        pv_drivers = platform is True
-        parts = ["image (hvm …)" if kind_key == "hvm" else "hvm 1"]
-        loader = _value(kind, "loader")
-        if loader:
-            parts.append(f"loader {loader.rsplit('/', 1)[-1]}")
-        if platform is not None:
-            parts.append(f"xen_platform_pci {_value(kind, 'xen_platform_pci')}")
-        verdict = "HVM: " + ", ".join(parts)
-        verdict += (
-            " → PV drivers available" if pv_drivers else (" → emulated devices only" if platform is False else "")
-        )
-    elif kind_key == "pvh" or truthy(_value(tree, "pvh")) or truthy(_value(kind, "pvh")):
-        mode = Mode.PVH
-        decisive |= {("image",), ("image", "pvh"), ("pvh",), ("image", "linux", "pvh")}
-        verdict = "PVH: " + ("image (pvh …)" if kind_key == "pvh" else "pvh 1")
-    else:
-        mode = Mode.PV
-        decisive |= {("image",), ("image", "linux"), ("bootloader",), ("hvm",)}
-        if kind_key == "linux":
-            kernel = _value(kind, "kernel")
-            verdict = "PV: image (linux …)" + (f", kernel {kernel}" if kernel else "")
-        else:
-            loader = _value(tree, "bootloader")
-            verdict = "PV: no image (hvm …) section" + (f", bootloader {loader}" if loader else "")
-
     name = _value(tree, "name")
     if not name:
-        raise ParseError(source, line_col(record.text, 0), "a (name ...) in the domain record")
-    domid_text = _value(tree, "domid")
-    domid = to_int(domid_text, -1) if domid_text not in (None, "", "None") else -1
+        raise ParseError(source, line_col(record.text, 0), "a (name ...) in the domain record", "none")
+    domid = _opt_int(_value(tree, "domid"))
     flags = (_value(tree, "state") or "").strip()
-    has_id = domid >= 0
+    has_id = domid is not None
     state = state_from_flags(flags) if has_id else State.SHUTOFF
     if has_id and not flags:
         state = State.UNKNOWN
     # xend gives MiB; xl's sxp gives KiB fields.
-    memory_kib = to_int(_value(tree, "memory")) * 1024 or to_int(_value(tree, "target_memkb"))
-    max_kib = to_int(_value(tree, "maxmem")) * 1024 or to_int(_value(tree, "max_memkb")) or memory_kib
-    max_vcpus = to_int(_value(tree, "vcpus")) or to_int(_value(tree, "max_vcpus"))
-    online = to_int(_value(tree, "online_vcpus"), max_vcpus) if has_id else max_vcpus
+    mem_mib, max_mib = _opt_int(_value(tree, "memory")), _opt_int(_value(tree, "maxmem"))
+    memory_kib = mem_mib * 1024 if mem_mib is not None else _opt_int(_value(tree, "target_memkb"))
+    unlimited = max_mib == XEND_NO_LIMIT_MIB
+    max_kib = None if unlimited else (max_mib * 1024 if max_mib is not None else _opt_int(_value(tree, "max_memkb")))
+    if not unlimited:
+        known = [v for v in (max_kib, memory_kib) if v is not None]
+        max_kib = max(known) if known else None
+    max_vcpus = _opt_int(_value(tree, "vcpus")) or _opt_int(_value(tree, "max_vcpus"))
     cpu = to_float(_value(tree, "cpu_time"))
     serial = _value(kind, "serial")
     has_console = (
         has_id
         and domid != 0
         and (
-            mode is not Mode.HVM
+            verdict.mode is not Mode.HVM
             or any(c.key == "console" for d in tree.children if d.key == "device" for c in d.children)
             or (serial not in (None, "", "none"))
         )
     )
     fmt = "xl-sxp" if tree.find("create_info") is not None or tree.find("c_info") is not None else "xm-sxp"
+    decisive = {tuple(f.split("/")) for f in verdict.fields}
     return Domain(
         name=name,
-        id=domid if has_id else None,
-        uuid=_value(tree, "uuid") or None,
+        id=domid,
+        uuid=_dashed(_value(tree, "uuid")),
         state=state,
         flags=flags if len(flags) == 6 else ("------" if not has_id else flags.ljust(6, "-")[:6]),
         memory_kib=memory_kib,
-        max_memory_kib=max(max_kib, memory_kib),
-        vcpus=online,
+        max_memory_kib=max_kib,
+        max_memory_unlimited=unlimited,
+        vcpus=_online_vcpus(tree, max_vcpus, has_id),
         max_vcpus=max_vcpus,
-        mode=mode,
-        pv_drivers=pv_drivers,
+        mode=verdict.mode,
+        pv_drivers=verdict.pv_drivers,
         cpu_time_ns=int(cpu * 1e9) if cpu is not None and cpu >= 0 else None,
         source=source,
         hypervisor="xen",
-        has_console=has_console,
+        has_console=bool(has_console),
         graphics=_graphics(tree, kind),
         config=DomainConfig(fmt, mark_decisive(tree, decisive), record.text, verdict),
     )

@@ -101,7 +101,7 @@ class DemoSource:
             # Guests not running keep the CPU time they had.
             t = 86_400 + (now if d.state.value in ("running", "blocked") else 0.0)
             phase = (sum(map(ord, d.name)) % 17) / 3
-            cpu = int(1e9 * d.max_vcpus * load * (t - 2.1 * math.cos(t / 7 + phase)))
+            cpu = int(1e9 * (d.max_vcpus or 1) * load * (t - 2.1 * math.cos(t / 7 + phase)))
         return replace(d, id=domid, host=self.host_name, cpu_time_ns=cpu, config=self._renumbered(d, domid))
 
     def _renumbered(self, d: Domain, domid: int | None) -> DomainConfig | None:

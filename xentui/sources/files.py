@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from xentui.model import Domain, HostInfo, Snapshot
 from xentui.parsers.errors import ParseError
-from xentui.parsers.sniff import Parsed, merge_run_state, parse_text
+from xentui.parsers.sniff import Parsed, merge_configs, merge_run_state, parse_text
 from xentui.sources.base import (
     ActionError,
     CommandConsole,
@@ -29,24 +29,33 @@ def read_file(path: str) -> Parsed:
     try:
         size = os.path.getsize(path)
         if size > MAX_FILE_BYTES:
-            raise ParseError(
-                path, "1:1", f"a file of at most {MAX_FILE_BYTES // 2**20} MiB (it has {size // 2**20} MiB)"
-            )
+            raise ParseError(path, "1:1", f"a file of at most {MAX_FILE_BYTES // 2**20} MiB", f"{size // 2**20} MiB")
         with open(path, "rb") as f:
             data = f.read(MAX_FILE_BYTES + 1)
     except OSError as exc:
         raise SourceError(f"{path}: {exc.strerror or exc}") from None
     if b"\0" in data:
-        raise ParseError(path, "1:1", "a text file, found binary data")
+        raise ParseError(path, "1:1", "a text file", "binary data (a NUL byte)")
     return parse_text(data.decode("utf-8", "replace"), path)
 
 
 def combine(parsed: Sequence[Parsed]) -> tuple[list[Domain], list[str]]:
-    """Configs from every file, completed with run state from any tables among them."""
-    configs = [d for p in parsed if not p.table for d in p.domains]
+    """Configs from every file (one domain given in several formats is one, matched by UUID, else name),
+    completed with run state from any tables among them."""
+    configs, disagreements = merge_configs([d for p in parsed if not p.table for d in p.domains])
     rows = [d for p in parsed if p.table for d in p.domains]
-    problems = [msg for p in parsed for msg in p.problems]
+    problems = [msg for p in parsed for msg in p.problems] + disagreements
     return merge_run_state(configs, rows), problems
+
+
+class FileParseError(ParseError, SourceError):
+    """A saved file that cannot be read as any known output: bad input (exit status 2), and to the
+    dashboard a source that cannot be read (it keeps the last good snapshot and retries)."""
+
+    def __init__(self, err: ParseError) -> None:
+        ParseError.__init__(self, err.source, err.position, err.expected, err.found)
+        self.kind = "unreachable"
+        self.reason = str(self)
 
 
 class FilesSource:
@@ -61,6 +70,7 @@ class FilesSource:
         self.label = "file:" + ",".join(os.path.basename(p) for p in self.paths)
         self._stamp: tuple[float, ...] = ()
         self._snapshot: Snapshot | None = None
+        self.snapshot()  # a bad file is bad input at once, before any dashboard or listing starts
 
     def snapshot(self) -> Snapshot:
         try:
@@ -71,7 +81,7 @@ class FilesSource:
             try:
                 domains, problems = combine([read_file(p) for p in self.paths])
             except ParseError as exc:
-                raise SourceError(str(exc)) from None
+                raise FileParseError(exc) from None
             host = HostInfo("saved output", self.label, "files", True)
             self._snapshot = Snapshot(
                 host, tuple(replace(d, host="saved") for d in domains), time.monotonic(), tuple(problems)
