@@ -135,7 +135,9 @@ def test_xend_maxmem_16777215_is_no_limit() -> None:
 
 
 # 10 ------------------------------------------------------------------------------------------------------------
-@pytest.mark.parametrize("prompt", ["[root@host ~]# xm list -l", "root@dom0:~# xm list -l", "$ xm list -l"])
+@pytest.mark.parametrize(
+    "prompt", ["[root@host ~]# xm list -l", "root@dom0:~# xm list -l", "dom0:~ # xm list -l", "$ xm list -l"]
+)
 def test_shell_prompt_before_s_expression(prompt: str) -> None:
     record = read_fixture("pairs/sexpr2xml-fv-autoport.sexpr")  # a real `xm list -l` of an xVM host
     text = prompt + "\n" + record
@@ -195,6 +197,12 @@ def test_same_domain_as_s_expression_and_xml_is_one(capsys: pytest.CaptureFixtur
     out = _inspect_json(capsys, PAIRS / "sexpr2xml-pv-vcpus.sexpr", PAIRS / "sexpr2xml-pv-vcpus.xml")
     assert len(out) == 1 and out[0]["uuid"] == "596a5d21-71f4-8fb2-e068-e2386a5c413e"
     assert (out[0]["vcpus"], out[0]["max_vcpus"], out[0]["mode"]) == (2, 4, "PV")
+
+
+def test_error_in_a_later_record_names_its_line() -> None:
+    with pytest.raises(ParseError) as err:
+        parse_text("(domain (name a))\n\n(domain (domid 3))\n", "two.sxp")
+    assert str(err.value) == "two.sxp:3:1: expected a (name ...) in the domain record, found none"
 
 
 def test_merge_by_name_when_no_uuid_and_mode_disagreement_is_reported() -> None:

@@ -23,8 +23,9 @@ class Parsed:
     table: bool = False  # rows from a table: run state without configuration
 
 
-# A shell prompt pasted before the output: "[root@host ~]# xm list -l", "root@dom0:~# ...", "$ xl list -l".
-_PROMPT = re.compile(r"^\s*(\[[^\]\n]*\]|[\w.-]+@[\w.-]+(:[^\s#$]*)?|[~/\w.-]*)\s?[#$%>](\s|$)")
+# A shell prompt pasted before the output: "[root@host ~]# xm list -l", "root@dom0:~# ...", "dom0:~ # ..."
+# (SUSE), "$ xl list -l".
+_PROMPT = re.compile(r"^\s*(\[[^\]\n]*\]|[\w.-]+@[\w.-]+(:[^\s#$]*)?|[\w.-]+:[^\s#$]*|[~/\w.-]*)\s?[#$%>](\s|$)")
 
 
 def _format_of(line: str) -> str:

@@ -18,7 +18,7 @@ def parse_sxp_domains(text: str, source: str = "<input>") -> ParseResult:
         if not record.value or record.value[0] != "domain":
             head = record.value[0] if record.value and isinstance(record.value[0], str) else "a list"
             raise ParseError(source, line_col(text, record.offset), "a '(domain ...)' record", f"'({head} ...)'")
-        domains.append(_domain(record, source))
+        domains.append(_domain(record, source, text))
     problems = [
         f"{source}:{found.truncated_at}: record of {d.name!r} cut short; fields after this point are missing"
         for r, d in zip(found.records, domains)
@@ -100,14 +100,14 @@ def _dashed(uuid: str | None) -> str | None:
     return uuid or None
 
 
-def _domain(record: Record, source: str) -> Domain:
+def _domain(record: Record, source: str, text: str) -> Domain:
     tree = to_node(record.value)
     verdict = sxp_verdict(tree)
     image_node = tree.find("image")
     kind = image_node.children[0] if image_node is not None and image_node.children else None
     name = _value(tree, "name")
     if not name:
-        raise ParseError(source, line_col(record.text, 0), "a (name ...) in the domain record", "none")
+        raise ParseError(source, line_col(text, record.offset), "a (name ...) in the domain record", "none")
     domid = _opt_int(_value(tree, "domid"))
     flags = (_value(tree, "state") or "").strip()
     has_id = domid is not None
