@@ -7,12 +7,18 @@ the lab tests (tests/integration/test_console_lab.py) do the same against real Q
 from __future__ import annotations
 
 import os
+import re
+import select
+import sys
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from pathlib import Path
 
+from conftest import FIXTURES
+
+from bench.pty_run import PtyProcess
 from xentui.actions.console_log import ConsoleLog, log_path, safe_part
 from xentui.actions.console_session import RESTART_MARK, ConsoleSession, PtyConsole, State
 from xentui.console.keys import control_code, is_detach, key_bytes
@@ -203,7 +209,7 @@ def test_pty_console_runs_a_program_and_sees_it_end() -> None:
         while b"XENTUI-PTY" not in got and time.monotonic() < deadline:
             got += c.recv(4096) or b""
             time.sleep(0.01)
-        c.send(b"abc\r")
+        c.send(b"abc\n")  # raw: the line discipline does not turn \r into \n
         end = None
         while end != b"" and time.monotonic() < deadline:
             end = c.recv(4096)
@@ -308,3 +314,66 @@ async def test_search_scrolls_back_to_the_match() -> None:
         assert view.back > 2900
         await pilot.press("escape")
         assert table.has_focus
+
+
+# -- the real terminal -------------------------------------------------------------------------------------
+class CapturingPty(PtyProcess):
+    """xentui in a real pty, keeping every byte it writes to the terminal."""
+
+    def _read(self) -> None:
+        self.captured = bytearray()
+        while not self._stop.is_set():
+            ready, _, _ = select.select([self.master], [], [], 0.1)
+            if ready:
+                try:
+                    data = os.read(self.master, 65536)
+                except OSError:
+                    return
+                if not data:
+                    return
+                self.captured += data
+                if self.first_frame is None and self.marker in self.captured:
+                    self.first_frame = time.monotonic() - self.started
+
+
+def test_guest_escapes_never_reach_the_real_terminal(tmp_path: Path) -> None:
+    """`xl console` of a guest that prints OSC 52, title changes, a bell storm, C1 controls and bidi
+    overrides, in the pane of the real xentui in a real pty: none of it is written to the terminal."""
+    (tmp_path / "hostile.bin").write_bytes(HOSTILE + b"GUEST-PRINTED-THIS\r\n")
+    xl = tmp_path / "xl"
+    xl.write_text(
+        "#!/bin/sh\n"
+        'case "$1 $2" in\n'
+        f'  "list ") cat {FIXTURES}/xl-list.txt ;;\n'
+        f'  "list -l") cat {FIXTURES}/xl-list-long.json ;;\n'
+        '  "info "*) echo "xen_version : 4.17.7" ;;\n'
+        f'  "console "*) cat {tmp_path}/hostile.bin; exec sleep 60 ;;\n'
+        "  *) exit 0 ;;\n"
+        "esac\n"
+    )
+    xl.chmod(0o755)
+    logs = tmp_path / "logs"
+    app = CapturingPty(
+        [str(Path(sys.executable).with_name("xentui")), "--xl", "--console-log", str(logs)],
+        marker=b"domains:",
+        env={"PATH": f"{tmp_path}:{os.environ['PATH']}"},
+    )
+    app.start()
+    try:
+        app.wait_first_frame()
+        time.sleep(1)
+        for ch in b"/pvguest\r":  # a person's pace: the filter box takes the focus after the "/"
+            os.write(app.master, bytes([ch]))
+            time.sleep(0.05)
+        time.sleep(0.5)
+        os.write(app.master, b"c")
+        wait(lambda: b"GUEST-PRINTED-THIS" in app.captured, "the guest's text on the terminal", 20)
+        time.sleep(0.5)
+        out = bytes(app.captured)
+    finally:
+        app.stop()
+    out = re.sub(rb"\x1b\]22;[a-z-]*\x07", b"", out)  # Textual's own pointer-shape OSC, ended by BEL
+    bad = (b"\x1b]52", b"\x1b]0;", b"\x1b]2;", b"pwned", b"SGVsbG8", b"\x07", b"\x9b", b"\x1bP", "\u202e".encode())
+    assert [(b, out[max(0, out.find(b) - 40) : out.find(b) + 20]) for b in bad if b in out] == []
+    log = next(logs.glob("*/pvguest.log")).read_bytes()
+    assert HOSTILE in log  # the log keeps what the guest printed, byte for byte

@@ -20,6 +20,7 @@ import subprocess
 import termios
 import threading
 import time
+import tty
 from collections import deque
 from collections.abc import Callable
 
@@ -59,6 +60,7 @@ class PtyConsole:
     def __init__(self, argv: tuple[str, ...], columns: int = 80, lines: int = 24) -> None:
         master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
+        tty.setraw(slave)  # bytes pass as they are (xl console makes its terminal raw too); our terminal emulates
         try:
             self.proc = subprocess.Popen(
                 list(argv),

@@ -201,10 +201,10 @@ class ConsoleApp(App[int]):
 
     def on_console_changed(self, message: ConsoleChanged) -> None:
         session = message.session
-        session.seen()
         if not self.is_running or session is not self.active_console():
+            session.seen()
             return
-        self.console_pane.view.changed()
+        self.console_pane.view.changed(session.seen)
         self._console_status()
         if session.state is State.HELD:
             self.say(session.status, "warning")

@@ -7,6 +7,8 @@ reaches the real terminal as an escape.
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from functools import lru_cache
 from typing import ClassVar
 
@@ -26,6 +28,7 @@ from textual.widgets import Input, Static, Tab, Tabs
 from xentui.console.keys import control_key_name, is_detach, key_bytes
 from xentui.console.screen import Line, Match, StyleKey, Terminal
 
+FRAME_S = 0.05
 HIGHLIGHT = Style(bgcolor="yellow", color="black")
 CURSOR = Style(reverse=True)
 Span = tuple[int, int, Style]
@@ -104,6 +107,9 @@ class ConsoleView(Widget, can_focus=True):
         self.match: Match | None = None
         self.match_text = ""
         self._seen = -1
+        self._last_paint = 0.0
+        self._paint_due = False
+        self._painted: Callable[[], None] | None = None
         # Shown in the footer while the guest has the keys (the keys themselves are handled in _on_key).
         self._bindings.bind(control_key_name(detach), "detach", "Keys back to the table", key_display=detach_name)
         self._bindings.bind("pageup", "page_up", "Scroll back", key_display="PgUp/PgDn")
@@ -130,12 +136,27 @@ class ConsoleView(Widget, can_focus=True):
             self._fit()
         self.refresh()
 
-    def changed(self) -> None:
-        """The terminal got output: repaint (the view stays where it is when scrolled back)."""
+    def changed(self, painted: Callable[[], None]) -> None:
+        """The terminal got output: repaint at most FRAME_S apart, then call `painted` (the reader may tell
+        us again). A guest printing flat out costs some 20 repaints a second, not one per chunk."""
+        self._painted = painted
+        wait = self._last_paint + FRAME_S - time.monotonic()
+        if wait <= 0:
+            self._paint()
+        elif not self._paint_due:
+            self._paint_due = True
+            self.set_timer(wait, self._paint)
+
+    def _paint(self) -> None:
+        self._paint_due = False
+        self._last_paint = time.monotonic()
         t = self.terminal
         if t is not None and t.version != self._seen:
             self._seen = t.version
             self.refresh()
+        painted, self._painted = self._painted, None
+        if painted is not None:
+            painted()
 
     def _fit(self) -> None:
         if self.terminal is not None and self.size.width and self.size.height:
@@ -230,6 +251,7 @@ class ConsolePane(Vertical):
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.detach = detach
         self.detach_name = detach_name
+        self._shown: tuple[str, str, bool] | None = None
 
     def compose(self) -> ComposeResult:
         yield Tabs(id="console-tabs")
@@ -255,6 +277,10 @@ class ConsolePane(Vertical):
             if keys_here
             else f"keys → table (c: type in {title}, [ ] tabs, x close, f find, z size, R retry)"
         )
+        shown = (who, state, keys_here)
+        if shown == self._shown:
+            return
+        self._shown = shown
         line = Text(who, style="bold" if keys_here else "dim")
         if state:
             line.append("  ·  ")
