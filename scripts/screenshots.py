@@ -10,6 +10,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from console_screenshots import console_shots  # scripts/ is on the path: this script runs from it
+
 from bench.hosts import host_xml
 from xentui.sources.base import Source
 from xentui.sources.demo import DemoSource
@@ -98,6 +100,7 @@ async def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         await shoot("fleet", table, fleet_sources(Path(tmp)), rows=24)
         print("screenshots/fleet.svg")
+    await console_shots(OUT)  # against the real QEMU lab: scripts/console_screenshots.py
     if shutil.which("rsvg-convert"):
         for svg in OUT.glob("*.svg"):
             subprocess.run(["rsvg-convert", "-o", str(svg.with_suffix(".png")), str(svg)], check=False)

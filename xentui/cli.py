@@ -11,6 +11,7 @@ import os
 import sys
 import threading
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from xentui import __version__, config
@@ -67,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=float, metavar="S", help="refresh interval (default 1 s, or the config's)")
     p.add_argument("--detach-key", metavar="KEY", help="console detach key (default ctrl-], or $XENTUI_DETACH_KEY)")
     p.add_argument("--vnc-viewer", metavar="PROGRAM", help="VNC viewer to use after $VNCVIEWER")
+    p.add_argument("--console-log", metavar="DIR", help="append what each console prints to DIR/HOST/DOMAIN.log")
     _common(p, suppress=False)
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     ls = sub.add_parser("list", help="one-shot table of domains, like xl list plus a MODE column")
@@ -215,6 +217,11 @@ def cmd_mode(args: argparse.Namespace) -> int:
     return 1
 
 
+def _config_console_log(args: argparse.Namespace) -> str | None:
+    path = Path(args.config) if args.config else config.default_path()
+    return config.load(path, required=bool(args.config)).console_log
+
+
 def run_dashboard(args: argparse.Namespace) -> int:
     if args.interval is not None and args.interval <= 0:
         raise UsageError("--interval must be a positive number of seconds")
@@ -237,6 +244,7 @@ def run_dashboard(args: argparse.Namespace) -> int:
             notice=opened.notice,
             detach_key=args.detach_key,
             vnc_viewer=args.vnc_viewer,
+            console_log=args.console_log or _config_console_log(args),
         )
         app.run()
     return app.return_code or 0

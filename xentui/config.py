@@ -43,6 +43,7 @@ class Config:
     hosts: tuple[HostSpec, ...] = ()
     interval: float | None = None
     path: str = ""
+    console_log: str | None = None  # console_log = "DIR": what every console printed, in DIR/<host>/<domain>.log
 
 
 def default_path() -> Path:
@@ -81,9 +82,12 @@ def load(path: Path, required: bool = False) -> Config:
 
 
 def _read(doc: dict[str, object], path: str) -> Config:
-    unknown = sorted(set(doc) - {"hosts", "interval"})
+    unknown = sorted(set(doc) - {"hosts", "interval", "console_log"})
     if unknown:
-        raise ConfigError(f"{path}: unknown setting {unknown[0]!r} (known: hosts, interval)")
+        raise ConfigError(f"{path}: unknown setting {unknown[0]!r} (known: hosts, interval, console_log)")
+    console_log = doc.get("console_log")
+    if console_log is not None and (not isinstance(console_log, str) or not console_log):
+        raise ConfigError(f'{path}: console_log must be a directory such as "/var/log/xentui"')
     interval = doc.get("interval")
     if interval is not None and (isinstance(interval, bool) or not isinstance(interval, (int, float)) or interval <= 0):
         raise ConfigError(f"{path}: interval must be a positive number of seconds")
@@ -101,7 +105,8 @@ def _read(doc: dict[str, object], path: str) -> Config:
         if not isinstance(uri, str) or "://" not in uri:
             raise ConfigError(f'{path}: hosts.{name}: uri must be a libvirt URI such as "xen+ssh://root@dom0/system"')
         specs.append(HostSpec(uri, name))
-    return Config(tuple(specs), float(interval) if interval is not None else None, path)
+    log_dir = os.path.expanduser(console_log) if console_log is not None else None
+    return Config(tuple(specs), float(interval) if interval is not None else None, path, log_dir)
 
 
 def resolve(connect: list[str], config: Config) -> list[HostSpec]:

@@ -212,7 +212,7 @@ def test_console_round_trip_in_the_real_tui(lab: QemuLab) -> None:
         t.keys(run)
         t.keys("Enter")
         t.wait_until(lambda s: "xentui-lab-paused" not in s.split("────")[0], "only the running guest")
-        t.keys("c")
+        t.keys("C")  # the full-terminal hand-over (c opens the console pane: tests/integration/test_console_lab.py)
         t.wait_for(f"Connected to {run}. Escape character is Ctrl-].")
         t.keys("Enter")
         t.wait_for("lab#")  # the shell prompt (tmux trims the trailing space)

@@ -131,7 +131,7 @@ def test_tui_over_ssh_table_detail_console_and_vnc(xen: XenLab) -> None:
         screen = _press_until(t, "Enter", "c_info")  # the detail pane: the real c_info / b_info
         assert "type pv  ◀ mode" in screen and "b_info" in screen and "[xl-json]" in screen
 
-        t.keys("c")  # xl console: the guest's shell, then Ctrl-] back to the table
+        t.keys("C")  # xl console with the whole terminal: the guest's shell, then Ctrl-] back to the table
         time.sleep(3)
         t.keys("Enter")
         t.wait_for("lab#", 60)

@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any, ClassVar
 
 from textual import on, work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import Binding, BindingType
 from textual.message import Message
 from textual.screen import Screen
@@ -28,9 +28,11 @@ from xentui.sources.base import (
 )
 from xentui.text import printable
 from xentui.ui import partial_output
+from xentui.ui.consoles import ConsoleApp
 from xentui.ui.screens.help import HelpScreen
 from xentui.ui.screens.lifecycle import ConfirmScreen, LifecycleScreen
 from xentui.ui.screens.vnc_hint import VncHintScreen
+from xentui.ui.widgets.console_pane import ConsolePane
 from xentui.ui.widgets.detail_pane import DetailPane
 from xentui.ui.widgets.domain_table import DomainTable
 from xentui.ui.widgets.summary_bar import SummaryBar
@@ -49,7 +51,7 @@ class FrameArrived(Message):
         self.frame = frame
 
 
-class XenTUI(App[int]):
+class XenTUI(ConsoleApp):
     CSS_PATH = "app.tcss"
     TITLE = "xentui"
     BINDINGS: ClassVar[list[BindingType]] = [
@@ -57,7 +59,8 @@ class XenTUI(App[int]):
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("d", "toggle_detail", "Detail"),
         Binding("r", "toggle_raw", "Raw config"),
-        Binding("c", "console", "Console"),
+        Binding("c", "console_pane", "Console"),
+        Binding("C", "console", "Full-terminal console", show=False),
         Binding("v", "vnc", "VNC"),
         Binding("s", "next_sort", "Sort"),
         Binding("o", "flip_sort", "Order", show=False),
@@ -70,6 +73,7 @@ class XenTUI(App[int]):
         Binding("f5", "refresh_now", "Refresh now", show=False),
         Binding("escape", "clear_filter", "Clear filter", show=False),
         Binding("question_mark", "help", "Help", key_display="?"),
+        *ConsoleApp.CONSOLE_BINDINGS,
     ]
 
     def __init__(
@@ -79,6 +83,7 @@ class XenTUI(App[int]):
         notice: str = "",
         detach_key: str | None = None,
         vnc_viewer: str | None = None,
+        console_log: str | None = None,
     ) -> None:
         super().__init__()
         # A fleet given is its owner's to close (`with Fleet(...)`); one made here from sources is closed here.
@@ -94,6 +99,8 @@ class XenTUI(App[int]):
         self.notice = notice
         self.detach = parse_detach_key(detach_key or os.environ.get("XENTUI_DETACH_KEY", DEFAULT_DETACH))
         self.vnc_viewer = vnc_viewer
+        self.console_log = console_log
+        self._console_init()
         self.frame: FleetFrame | None = None
         self._pending: FleetFrame | None = None  # the newest frame not yet shown (several hosts); a timer is set
 
@@ -101,6 +108,7 @@ class XenTUI(App[int]):
         yield SummaryBar(id="summary")
         yield DomainTable(fleet=len(self.sources) > 1, id="domains")
         yield DetailPane(id="detail")
+        yield ConsolePane(self.detach, key_name(self.detach), id="consoles")
         yield Input(
             placeholder="filter: name, state (running, paused…) or mode (pv, hvm, pvh) — Enter keeps, Esc clears",
             id="filter",
@@ -146,6 +154,7 @@ class XenTUI(App[int]):
 
     def exit(self, *args: Any, **kwargs: Any) -> None:
         self.fleet.stop()
+        self.close_consoles()
         super().exit(*args, **kwargs)
 
     def on_unmount(self) -> None:
@@ -153,6 +162,7 @@ class XenTUI(App[int]):
             self.fleet.close()
         else:
             self.fleet.stop()
+        self.close_consoles()
 
     def source_of(self, key: RowKey) -> Source:
         """The source of a row's host. Raises UnknownRow (never another host's source) for a key no host has."""
@@ -183,7 +193,7 @@ class XenTUI(App[int]):
 
     @on(DomainTable.ConsoleRequested)
     def _console_marker(self) -> None:
-        self.action_console()
+        self.action_console_pane()
 
     @on(DomainTable.HeaderSelected)
     def _header(self, event: DomainTable.HeaderSelected) -> None:
@@ -288,6 +298,11 @@ class XenTUI(App[int]):
         return run
 
     # -- console and VNC -------------------------------------------------------------------------------------
+    def action_console_pane(self) -> None:
+        row = self._selected_row()
+        if row is not None:
+            self.open_console_tab(*row)
+
     def action_console(self) -> None:
         row = self._selected_row()
         if row is not None:
