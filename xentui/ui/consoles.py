@@ -100,6 +100,7 @@ class ConsoleApp(App[int]):
         self.consoles[tab_id] = session
         pane = self.console_pane
         pane.display = True
+        self.screen.add_class("with-consoles")
         pane.add_tab(tab_id, title)
         self._activate(tab_id, focus=True)
         session.start()
@@ -162,6 +163,7 @@ class ConsoleApp(App[int]):
         if not self.consoles:
             pane.view.show(None)
             pane.display = False
+            self.screen.remove_class("with-consoles")
             self.query_one(DomainTable).focus()
         self.say(f"console of {session.title} closed")
 

@@ -275,14 +275,12 @@ class ConsolePane(Vertical):
         who = (
             f"keys → {title} ({self.detach_name} gives them back)"
             if keys_here
-            else f"keys → table (c: type in {title}, [ ] tabs, x close, f find, z size, R retry)"
+            else "keys → table (c: to the console · [ ] tabs · x close · f find · z size)"
         )
         shown = (who, state, keys_here)
         if shown == self._shown:
             return
         self._shown = shown
-        line = Text(who, style="bold" if keys_here else "dim")
-        if state:
-            line.append("  ·  ")
-            line.append(state)
+        line = Text(state + "  ·  " if state else "")
+        line.append(who, style="bold" if keys_here else "dim")
         self.query_one("#console-status", Static).update(line)
