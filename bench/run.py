@@ -328,7 +328,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.quick:
         out = Path(args.output)
         out.parent.mkdir(exist_ok=True)
-        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         out.write_text(
             "# Benchmarks\n\n"
             f"Measured {stamp} on {machine()}.\n\n{versions()}.\n\n"
@@ -363,7 +363,7 @@ def fleet_only(s: Settings, out: Path, write: bool) -> int:
     table = "\n".join(lines)
     print(table)
     if write:
-        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         section = (
             f"{FLEET_HEADING}\n\nMeasured {stamp} on {machine()} with `python -m bench.run --fleet`: "
             f"{s.fleet[0]} real `libvirtd`s on 127.0.0.1 (test driver over TCP, each in its own mount namespace), "

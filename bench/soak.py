@@ -91,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
     report = "\n".join(lines)
     print(report)
     if not args.no_write:
-        stamp = datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
         out = ROOT / "docs" / "soak.md"
         out.write_text(
             f"# Soak run\n\nMeasured {stamp} on {machine()}.\n\n{versions()}.\n\n"

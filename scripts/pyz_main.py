@@ -1,13 +1,15 @@
 """Start-up of dist/xentui.pyz (copied into the archive as __main__.py by scripts/build_dist.py).
 
 The archive's `lib/` (xentui and its pure-Python dependencies) is unpacked once per build into the
-user's cache directory, $XDG_CACHE_HOME/xentui/pyz-BUILD (default ~/.cache/xentui/), and imported
-from there: Textual reads its CSS files from disk, and Python can keep compiled bytecode there, which
-it cannot do inside a zip. Other builds' directories not used for a day are removed. Nothing is written
-beside the archive. The distro's own packages (python3-libvirt) stay importable after ours.
-Only the standard library is used here, and only what Python 3.9 has.
+user's cache directory, $XDG_CACHE_HOME/xentui/pyz-BUILD (default ~/.cache/xentui/), compiled to
+bytecode there, and imported from there: Textual reads its CSS files from disk, and Python cannot
+keep bytecode inside a zip (every start would compile Textual and Rich again). Other builds'
+directories not used for a day are removed. Nothing is written beside the archive. The distro's own
+packages (python3-libvirt) stay importable after ours. Only the standard library is used here, and
+only what Python 3.9 has.
 """
 
+import compileall
 import os
 import shutil
 import sys
@@ -37,6 +39,8 @@ def _unpack(archive: str) -> str:
                 os.makedirs(os.path.dirname(dest), exist_ok=True)
                 with zf.open(name) as src, open(dest, "wb") as out:
                     shutil.copyfileobj(src, out)
+            # Bytecode now, once: imports then never compile, even with PYTHONDONTWRITEBYTECODE set.
+            compileall.compile_dir(tmp, quiet=2, ddir=target)
             open(os.path.join(tmp, ".complete"), "w").close()
             try:
                 os.rename(tmp, target)

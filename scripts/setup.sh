@@ -53,11 +53,11 @@ stamp="$VENV/.installed-$mode"
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
     [ -x "$VENV/bin/python" ] || { echo "setup: creating $VENV" >&2; "$PY" -m venv --system-site-packages "$VENV"; }
     extra=""
-    [ "$mode" = test ] && extra="[test]"
+    if [ "$mode" = test ]; then extra="[test]"; fi
     echo "setup: installing xentui$extra into $VENV" >&2
     "$VENV/bin/pip" install -q --upgrade pip >/dev/null 2>&1 || true
     "$VENV/bin/pip" install -q -e ".$extra" 2>&1 | grep -v '^WARNING: Location' >&2 || true
     "$VENV/bin/python" -c 'import xentui, libvirt, textual, sexpdata'
     touch "$stamp"
-    [ "$mode" = test ] && touch "$VENV/.installed-run"
+    if [ "$mode" = test ]; then touch "$VENV/.installed-run"; fi
 fi
