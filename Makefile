@@ -35,8 +35,9 @@ test: lint dist
 	@$(BIN)/python -m pytest -q -rs -p no:cacheprovider; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "make test: no tests ran" >&2; exit 1; fi; exit $$rc
 
-bench: setup
+bench: setup dist
 	@PYTHONPATH=. $(BIN)/python -m bench.run
+	@PYTHONPATH=. $(BIN)/python -m bench.single_file --write
 
 soak: setup
 	@PYTHONPATH=. $(BIN)/python -m bench.soak
