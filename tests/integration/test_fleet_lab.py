@@ -217,7 +217,7 @@ def test_vnc_of_a_remote_guest_through_the_planned_tunnel(fleet: FleetLab, lab: 
     source = LibvirtSource(uri, batch=True)
     dom = next(d for d in source.snapshot().domains if d.name == lab.names()["run"])
     source.close()
-    step = plan(dom, uri, {"DISPLAY": ":0"}, which=lambda _: None)  # no virt-viewer: the tunnel to run here
+    step = plan(dom, source.display, {"DISPLAY": ":0"}, which=lambda _: None)  # no virt-viewer: the tunnel here
     assert isinstance(step, Hint)
     tunnel = next(line.strip() for line in step.lines if line.strip().startswith("ssh -N"))
     argv = shlex.split(tunnel)

@@ -192,13 +192,15 @@ async def test_daemon_restart_shows_disconnected_then_reconnects(lab: QemuLab) -
 
 def test_vnc_endpoint_is_the_guests_and_serves_frames(lab: QemuLab) -> None:
     names = lab.names()
-    snap = LibvirtSource(lab.uri).snapshot()
+    source = LibvirtSource(lab.uri)
+    snap = source.snapshot()
+    source.close()
     dom = next(d for d in snap.domains if d.name == names["run"])
     assert dom.vnc is not None and (dom.vnc.host, dom.vnc.port) == ("127.0.0.1", vnc_port(lab, names["run"]))
     frame = grab_frame(dom.vnc.host, dom.vnc.port)  # type: ignore[arg-type]
     assert frame.width >= 640 and frame.height >= 400 and len(frame.pixels) == frame.width * frame.height * 4
     assert names["run"] in frame.name
-    step = plan(dom, lab.uri, {"DISPLAY": ":0", "VNCVIEWER": "xtigervncviewer"}, which=lambda v: f"/usr/bin/{v}")
+    step = plan(dom, source.display, {"DISPLAY": ":0", "VNCVIEWER": "xtigervncviewer"}, which=lambda v: f"/usr/bin/{v}")
     assert isinstance(step, Launch) and step.argv == ("/usr/bin/xtigervncviewer", f"127.0.0.1::{dom.vnc.port}")
 
 
