@@ -164,7 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in [*results, *fakes]:
         print({k: round(v, 3) for k, v in r.items()}, file=sys.stderr)
     rows = [
-        ("table alone, % of one core", "1 s refresh, 160x50, the QEMU lab (4 guests)", f"{med['table']:.2f} %", "-"),
+        ("table alone, % of one core", "1 s refresh, 160x50, the QEMU lab (3 guests)", f"{med['table']:.2f} %", "-"),
         (
             "idle console pane, added CPU",
             "pane open on an idle guest, same table",
