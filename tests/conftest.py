@@ -33,7 +33,7 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
 
     for marker, what in (
         ("lab", "real hypervisor labs (QEMU guests under private libvirtds, the fleet's daemons, Xen)"),
-        ("xen", "of which the real Xen 4.17 lab (dom0 over SSH, xl and libvirt's xen driver)"),
+        ("xen", "of which the real Xen labs, 4.17 and 4.20 (dom0 over SSH, xl and libvirt's xen driver)"),
     ):
         c = count(marker)
         if any(c.values()):

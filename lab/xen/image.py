@@ -1,10 +1,13 @@
 """The Xen lab's boot files, cached outside git: the hypervisor, the dom0 kernel, and dom0's root.
 
-dom0's root is two gzip cpio archives joined into one initramfs (the kernel unpacks them in turn):
-- the base (`build-base.sh`: Debian 12 with Xen 4.17's tools, QEMU's Xen device model, libvirt's xen
-  driver, sshd, Python), rebuilt only when that script or the kernel package changes: about 2 minutes;
+The lab comes in flavours, a Debian release with its own Xen (`FLAVOURS`). dom0's root is two gzip cpio
+archives joined into one initramfs (the kernel unpacks them in turn):
+- the base (`build-base.sh`: Debian with its Xen tools, QEMU's Xen device model, libvirt's xen driver,
+  Debian's python3-libvirt, sshd, Python), built with the flavour's hypervisor and kernel and rebuilt
+  only when that script, the CPU model or the flavour changes: 3 to 6 minutes;
 - the overlay, made on every start in a second: /init, the lab's SSH key, libvirtd's config, the guests'
-  kernel, initramfs and xl configs, and xentui installed from this checkout's wheel and its dependencies.
+  kernel, initramfs and xl configs, and xentui as the single file `dist/xentui.pyz` (`make dist`), the
+  way an admin copies it to a dom0 without pip, compiler or network.
 """
 
 from __future__ import annotations
@@ -15,14 +18,16 @@ import os
 import shutil
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
-from lab.artifacts import CACHE, LabUnavailable, _run, initramfs
+from lab.artifacts import CACHE, LabUnavailable, initramfs
 
 HERE = Path(__file__).parent
 PROJECT = HERE.parent.parent
 XEN_CACHE = CACHE / "xen"
-XEN_PACKAGE = "xen-hypervisor-4.17-amd64"
+PYZ = PROJECT / "dist" / "xentui.pyz"
+PYZ_IN_DOM0 = "/root/xentui.pyz"
 LIBVIRTD_TCP_PORT = 16509
 
 LIBVIRTD_CONF = f"""# The lab's libvirtd: TCP on dom0's own network only (reached through QEMU's port forward), no auth.
@@ -35,101 +40,83 @@ auth_unix_rw = "none"
 """
 
 
-def _download(package: str) -> Path:
-    """A Debian package in the cache, downloaded once."""
-    found = sorted(XEN_CACHE.glob(f"{package}_*.deb"))
-    if found:
-        return found[-1]
-    XEN_CACHE.mkdir(parents=True, exist_ok=True)
-    _run(["apt-get", "download", "-q", package], cwd=XEN_CACHE)
-    found = sorted(XEN_CACHE.glob(f"{package}_*.deb"))
-    if not found:
-        raise LabUnavailable(f"apt-get download {package} left no package")
-    return found[-1]
+@dataclass(frozen=True)
+class Flavour:
+    """A dom0 the lab can boot: a Debian release (debootstrap's suite name) and the Xen it ships."""
+
+    name: str
+    debian: str
+    xen: str
+
+    def __str__(self) -> str:
+        return f"Debian {self.debian} ({self.name}), Xen {self.xen}"
 
 
-def kernel_package() -> str:
-    deps = _run(["apt-cache", "depends", "linux-image-amd64"])
-    pkg = next((ln.split()[-1] for ln in deps.splitlines() if "Depends: linux-image-" in ln), None)
-    if pkg is None:
-        raise LabUnavailable("apt knows no linux-image-amd64 (run apt-get update)")
-    return pkg
+FLAVOURS = {
+    "bookworm": Flavour("bookworm", "12", "4.17"),
+    "trixie": Flavour("trixie", "13", "4.20"),
+}
 
 
-def hypervisor() -> Path:
-    """Xen as a 32-bit multiboot ELF, which QEMU's -kernel boots (the package ships it gzipped)."""
-    target = XEN_CACHE / "xen-4.17"
-    if target.exists():
-        return target
-    deb = _download(XEN_PACKAGE)
-    unpacked = XEN_CACHE / "xen-unpacked"
-    _run(["dpkg-deb", "-x", str(deb), str(unpacked)])
-    gz = next(unpacked.glob("boot/xen-4.17-amd64.gz"))
-    tmp = target.with_suffix(".tmp")
-    tmp.write_bytes(gzip.decompress(gz.read_bytes()))
-    tmp.replace(target)
-    shutil.rmtree(unpacked)
-    return target
+@dataclass(frozen=True)
+class BootFiles:
+    xen: Path
+    vmlinuz: Path
+    base: Path
 
 
-def dom0_kernel(kernel_deb: Path) -> Path:
-    target = XEN_CACHE / f"vmlinuz-{kernel_deb.name.split('_')[0].removeprefix('linux-image-')}"
-    if target.exists():
-        return target
-    unpacked = XEN_CACHE / "kernel-unpacked"
-    _run(["dpkg-deb", "-x", str(kernel_deb), str(unpacked)])
-    shutil.copyfile(next(unpacked.glob("boot/vmlinuz-*")), target)
-    shutil.rmtree(unpacked)
-    return target
-
-
-def base_root(kernel_deb: Path, log: bool = True) -> Path:
+def boot_files(flavour: Flavour, log: bool = True) -> BootFiles:
+    """The flavour's hypervisor, kernel and base root, built once per flavour and inputs."""
     script = HERE / "build-base.sh"
-    inputs = script.read_bytes() + (HERE / "x86_xentui-lab.xml").read_bytes() + kernel_deb.name.encode()
+    inputs = script.read_bytes() + (HERE / "x86_xentui-lab.xml").read_bytes() + repr(flavour).encode()
     digest = hashlib.sha256(inputs).hexdigest()[:16]
-    target = XEN_CACHE / f"base-{digest}.cpio.gz"
-    if target.exists():
-        return target
-    for old in XEN_CACHE.glob("base-*.cpio.gz"):
-        old.unlink()
-    if shutil.which("debootstrap") is None:
+    target = XEN_CACHE / f"{flavour.name}-{digest}"
+    files = BootFiles(target / "xen", target / "vmlinuz", target / "base.cpio.gz")
+    if files.base.exists():
+        return files
+    XEN_CACHE.mkdir(parents=True, exist_ok=True)
+    for old in XEN_CACHE.glob(f"{flavour.name}-*"):
+        shutil.rmtree(old, ignore_errors=True)
+    if shutil.which("debootstrap") is None and not os.path.exists("/usr/sbin/debootstrap"):
         raise LabUnavailable("debootstrap is not installed (scripts/setup.sh installs it)")
-    work = XEN_CACHE / "base-build"
-    if log:
-        print("xen lab: building the dom0 root (debootstrap; about 2 minutes, once)", file=sys.stderr)
-    done = subprocess.run(["bash", str(script), str(work), str(kernel_deb)], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise LabUnavailable(f"building the dom0 root failed: {done.stderr.strip()[-2000:]}")
-    (work / "base.cpio.gz").replace(target)
+    work = XEN_CACHE / f"build-{flavour.name}"
     shutil.rmtree(work, ignore_errors=True)
-    return target
+    work.mkdir()
+    if log:
+        print(f"xen lab: building dom0's root for {flavour} (debootstrap; a few minutes, once)", file=sys.stderr)
+    done = subprocess.run(
+        ["bash", str(script), str(work), flavour.name, flavour.xen], capture_output=True, text=True, check=False
+    )
+    if done.returncode != 0:
+        raise LabUnavailable(f"building dom0's root for {flavour} failed: {done.stderr.strip()[-2000:]}")
+    shutil.rmtree(work / "root", ignore_errors=True)
+    (work / "debootstrap.log").unlink(missing_ok=True)
+    work.replace(target)
+    return files
 
 
-def wheels() -> Path:
-    """xentui's wheel from this checkout and its dependencies' wheels (libvirt-python built here, once)."""
-    target = XEN_CACHE / "wheels"
-    target.mkdir(parents=True, exist_ok=True)
-    for old in target.glob("xentui-*.whl"):
-        old.unlink()
-    pip = [sys.executable, "-m", "pip", "wheel", "-q", "--wheel-dir", str(target)]
-    done = subprocess.run([*pip, "--no-deps", str(PROJECT)], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise LabUnavailable(f"building xentui's wheel failed: {done.stderr.strip()[-1500:]}")
-    wheel = next(target.glob("xentui-*.whl"))
-    done = subprocess.run([*pip, "--find-links", str(target), str(wheel)], capture_output=True, text=True)
-    if done.returncode != 0:
-        raise LabUnavailable(f"building the dependencies' wheels failed: {done.stderr.strip()[-1500:]}")
-    return target
+def _newest_source() -> float:
+    paths = [PROJECT / "pyproject.toml", PROJECT / "Makefile", *(PROJECT / "xentui").rglob("*")]
+    return max(p.stat().st_mtime for p in paths if p.is_file() and "__pycache__" not in p.parts)
+
+
+def single_file() -> Path:
+    """dist/xentui.pyz, made again with `make dist` when it is missing or older than the sources."""
+    if PYZ.exists() and PYZ.stat().st_mtime >= _newest_source():
+        return PYZ
+    done = subprocess.run(["make", "-s", "dist"], cwd=PROJECT, capture_output=True, text=True, check=False)
+    if done.returncode != 0 or not PYZ.exists():
+        raise LabUnavailable(f"make dist failed: {(done.stderr or done.stdout).strip()[-1500:]}")
+    return PYZ
 
 
 def overlay(work: Path, public_key: str, guest_files: dict[str, bytes], kernel_for_guests: Path) -> Path:
-    """The per-start archive: init, key, configs, guests' boot files, and xentui with its dependencies."""
+    """The per-start archive: init, key, configs, guests' boot files, and xentui's single file."""
     root = work / "overlay"
     shutil.rmtree(root, ignore_errors=True)
     (root / "root/.ssh").mkdir(parents=True)
     (root / "etc/libvirt").mkdir(parents=True)
     (root / "var/lib/xentui-lab").mkdir(parents=True)
-    (root / "usr/local/bin").mkdir(parents=True)
     shutil.copyfile(HERE / "dom0-init", root / "init")
     (root / "init").chmod(0o755)
     (root / "root/.ssh/authorized_keys").write_text(public_key)
@@ -140,19 +127,7 @@ def overlay(work: Path, public_key: str, guest_files: dict[str, bytes], kernel_f
     shutil.copyfile(initramfs(), lab_dir / "initrd.gz")
     for name, data in guest_files.items():
         (lab_dir / name).write_bytes(data)
-    site = root / "opt/xentui"
-    found = wheels()
-    done = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "-q", "--no-index", "--find-links", str(found), "--target",
-         str(site), "xentui"],
-        capture_output=True,
-        text=True,
-    )  # fmt: skip
-    if done.returncode != 0:
-        raise LabUnavailable(f"installing xentui into the overlay failed: {done.stderr.strip()[-1500:]}")
-    launcher = root / "usr/local/bin/xentui"
-    launcher.write_text('#!/bin/sh\nPYTHONPATH=/opt/xentui exec python3 -m xentui "$@"\n')
-    launcher.chmod(0o755)
+    shutil.copyfile(single_file(), root / PYZ_IN_DOM0.lstrip("/"))
     archive = work / "overlay.cpio.gz"
     find = subprocess.run(["find", "."], cwd=root, capture_output=True, check=True).stdout
     cpio = subprocess.run(["cpio", "-o", "-H", "newc", "--quiet"], cwd=root, input=find, capture_output=True)
@@ -163,17 +138,22 @@ def overlay(work: Path, public_key: str, guest_files: dict[str, bytes], kernel_f
     return archive
 
 
-def dom0_initramfs(work: Path, public_key: str, guest_files: dict[str, bytes]) -> tuple[Path, Path, Path]:
-    """(xen, dom0 kernel, dom0 initramfs): the base and this start's overlay joined."""
-    kernel_deb = _download(kernel_package())
-    xen = hypervisor()
-    vmlinuz = dom0_kernel(kernel_deb)
-    base = base_root(kernel_deb)
-    extra = overlay(work, public_key, guest_files, vmlinuz)
+def dom0_initramfs(
+    flavour: Flavour, work: Path, public_key: str, guest_files: dict[str, bytes]
+) -> tuple[Path, Path, Path]:
+    """(xen, dom0 kernel, dom0 initramfs): the flavour's base and this start's overlay joined."""
+    files = boot_files(flavour)
+    extra = overlay(work, public_key, guest_files, files.vmlinuz)
     joined = work / "dom0.cpio.gz"
     with joined.open("wb") as out:
-        for part in (base, extra):
+        for part in (files.base, extra):
             with part.open("rb") as f:
                 shutil.copyfileobj(f, out, 1 << 20)
     os.unlink(extra)
-    return xen, vmlinuz, joined
+    return files.xen, files.vmlinuz, joined
+
+
+if __name__ == "__main__":
+    # python -m lab.xen.image FLAVOUR...: build (or find) the flavours' boot files, e.g. ahead of a boot.
+    for name in sys.argv[1:] or list(FLAVOURS):
+        print(boot_files(FLAVOURS[name]).base)

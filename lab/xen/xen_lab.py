@@ -1,13 +1,15 @@
-"""A real Xen 4.17 host under QEMU (software emulation), with a PV, a PVH and an HVM guest.
+"""A real Xen host under QEMU (software emulation), with a PV, a PVH and an HVM guest.
 
-    python -m lab.xen.xen_lab up      # build (cached) and boot; prints the ssh command and libvirt URI
+    python -m lab.xen.xen_lab up [--flavour bookworm|trixie]   # build (cached) and boot; prints ssh and URI
     python -m lab.xen.xen_lab down
 
-dom0 is Debian 12 in RAM (lab/xen/image.py). Its SSH port and libvirtd's TCP port are forwarded to
-127.0.0.1 on this machine by QEMU's user networking; the lab makes a throwaway SSH key for root.
+Flavours (lab/xen/image.py): bookworm is Debian 12 with Xen 4.17, trixie Debian 13 with Xen 4.20.
+dom0 runs in RAM; xentui is in it as the single file /root/xentui.pyz, run by Debian's python3 with
+Debian's python3-libvirt. dom0's SSH port and libvirtd's TCP port are forwarded to 127.0.0.1 on this
+machine by QEMU's user networking; the lab makes a throwaway SSH key for root.
 Facts that shaped it: `-cpu max` crashes dom0 at once, `qemu64,+svm,+npt` works and Xen then has
-HAP, so HVM and PVH guests run; dom0 answers `xl list` some 30 s after QEMU starts, and each guest
-takes about 10 s to start.
+HAP, so HVM and PVH guests run (both flavours); dom0 answers `xl list` some 30 s after QEMU starts,
+and each guest takes about 10 s to start.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from pathlib import Path
 
 from lab.artifacts import BANNER, LabUnavailable
 from lab.procs import alive, free_port, stop_pid
-from lab.xen.image import LIBVIRTD_TCP_PORT, dom0_initramfs
+from lab.xen.image import FLAVOURS, LIBVIRTD_TCP_PORT, PYZ_IN_DOM0, Flavour, boot_files, dom0_initramfs
 
 GUEST_DIR = "/var/lib/xentui-lab"
 BOOT = f'kernel = "{GUEST_DIR}/vmlinuz"\nramdisk = "{GUEST_DIR}/initrd.gz"\nvcpus = 1\non_poweroff = "destroy"\n'
@@ -38,6 +40,7 @@ GUESTS = {
 }
 MODES = {"pvguest": "PV", "pvhguest": "PVH", "hvmguest": "HVM"}
 MEMORY_MIB = {"pvguest": 128, "pvhguest": 128, "hvmguest": 256}
+XENTUI = f"python3 {PYZ_IN_DOM0}"  # how dom0 runs xentui: Debian's python3 and the single file
 
 
 def check_machine() -> None:
@@ -50,6 +53,7 @@ def check_machine() -> None:
 
 @dataclass
 class XenLab:
+    flavour: Flavour = FLAVOURS["bookworm"]
     workdir: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="xentui-xenlab-", dir="/tmp")))
     ssh_port: int = 0
     libvirt_port: int = 0
@@ -91,12 +95,16 @@ class XenLab:
     def up(self) -> None:
         check_machine()
         t0 = time.monotonic()
+        boot_files(self.flavour)  # built once per flavour: minutes then, nothing after
+        self.timings["root_s"] = time.monotonic() - t0
+        t0 = time.monotonic()
         subprocess.run(
             ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "xentui-xen-lab", "-f", str(self.key)], check=True
         )
         files = {f"{name}.cfg": cfg.encode() for name, cfg in GUESTS.items()}
-        xen, vmlinuz, initrd = dom0_initramfs(self.workdir, self.key.with_suffix(".pub").read_text(), files)
-        self.timings["image_s"] = time.monotonic() - t0
+        public_key = self.key.with_suffix(".pub").read_text()
+        xen, vmlinuz, initrd = dom0_initramfs(self.flavour, self.workdir, public_key, files)
+        self.timings["overlay_s"] = time.monotonic() - t0
         self.ssh_port, self.libvirt_port = free_port(), free_port()
         t1 = time.monotonic()
         self._boot(xen, vmlinuz, initrd)
@@ -105,8 +113,8 @@ class XenLab:
         t2 = time.monotonic()
         for name in GUESTS:
             self.start_guest(name)
-        self.timings["guests_s"] = time.monotonic() - t2
         self._wait_for_banner("pvguest")
+        self.timings["guests_s"] = time.monotonic() - t2
 
     def start_guest(self, name: str) -> None:
         """Through libvirt's xen driver, from the xl config: xl, libvirt and xentui all see the guest then
@@ -177,8 +185,9 @@ class XenLab:
 
 def main(argv: list[str]) -> int:
     state = Path("/tmp/xentui-xenlab.dir")
-    if argv[:1] == ["up"]:
-        lab = XenLab()
+    flavour = argv[argv.index("--flavour") + 1] if "--flavour" in argv[:-1] else "bookworm"
+    if argv[:1] == ["up"] and flavour in FLAVOURS:
+        lab = XenLab(FLAVOURS[flavour])
         try:
             lab.up()
         except LabUnavailable as exc:
@@ -186,16 +195,17 @@ def main(argv: list[str]) -> int:
             print(f"xen lab: {exc}", file=sys.stderr)
             return 1
         state.write_text(f"{lab.workdir}\n{lab.ssh_port}\n{lab.libvirt_port}\n{lab.qemu_pid}\n")
+        print(f"{lab.flavour} is up; xentui in dom0: {XENTUI}")
         print("dom0:   " + shlex.join(lab.ssh_argv()))
         print(f"libvirt: xentui -c {lab.libvirt_uri}")
         print("timings: " + ", ".join(f"{k} {v:.0f}" for k, v in lab.timings.items()))
         return 0
     if argv[:1] == ["down"] and state.exists():
         workdir, ssh_port, libvirt_port, pid = state.read_text().split()
-        XenLab(Path(workdir), int(ssh_port), int(libvirt_port), int(pid)).down()
+        XenLab(workdir=Path(workdir), ssh_port=int(ssh_port), libvirt_port=int(libvirt_port), qemu_pid=int(pid)).down()
         state.unlink()
         return 0
-    print("usage: python -m lab.xen.xen_lab up|down", file=sys.stderr)
+    print(f"usage: python -m lab.xen.xen_lab up [--flavour {'|'.join(FLAVOURS)}] | down", file=sys.stderr)
     return 2
 
 

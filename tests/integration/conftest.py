@@ -13,6 +13,7 @@ import pytest
 from lab.artifacts import LabUnavailable
 from lab.fleet_lab import FleetLab
 from lab.qemu_lab import QemuLab
+from lab.xen.image import FLAVOURS
 from lab.xen.xen_lab import XenLab
 
 
@@ -56,12 +57,13 @@ def fleet() -> Iterator[FleetLab]:
         yield fleet_lab
 
 
-@pytest.fixture(scope="module")
-def xen() -> Iterator[XenLab]:
-    """The real Xen lab, for one test module: stopped after it so that it does not slow the rest."""
+@pytest.fixture(scope="module", params=sorted(FLAVOURS))
+def xen(request: pytest.FixtureRequest) -> Iterator[XenLab]:
+    """The real Xen lab in each flavour (Debian 12/Xen 4.17, Debian 13/Xen 4.20), for one test module:
+    one flavour at a time (pytest stops one before it starts the next), stopped after the module."""
     if os.environ.get("XENTUI_XEN_LAB") == "0":
         pytest.skip("XENTUI_XEN_LAB=0: the Xen lab is switched off")
-    xen_lab = XenLab()
-    with running("the Xen lab", xen_lab.up, xen_lab.down):
-        print(f"xen lab: {', '.join(f'{k} {v:.0f} s' for k, v in xen_lab.timings.items())}")
+    xen_lab = XenLab(FLAVOURS[request.param])
+    with running(f"the Xen lab ({xen_lab.flavour})", xen_lab.up, xen_lab.down):
+        print(f"xen lab {request.param}: {', '.join(f'{k} {v:.0f} s' for k, v in xen_lab.timings.items())}")
         yield xen_lab

@@ -1,7 +1,9 @@
-"""xentui on a real Xen 4.17 dom0 (lab/xen), used the way admins use it: over SSH, with xl and with libvirt.
+"""xentui on a real Xen dom0 (lab/xen), used the way admins use it: over SSH, with xl and with libvirt.
 
-The lab boots once for this module (about 2.5 minutes, plus about 4 the first time on a machine, when
-dom0's root and the wheels are built) and is stopped after its last test.
+Every test runs against each flavour of the lab: Debian 12 with Xen 4.17 and Debian 13 with Xen 4.20.
+xentui is in dom0 only as the single file dist/xentui.pyz, run by Debian's python3 with Debian's
+python3-libvirt: no pip, no compiler, no network. Each flavour boots once (about 3 minutes, plus a few
+the first time on a machine, when its dom0 root is built) and is stopped before the next one starts.
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ import pytest
 from tmux_driver import Tmux
 
 from lab.qemu_lab import QemuLab
-from lab.xen.xen_lab import MEMORY_MIB, MODES, XenLab
+from lab.xen.xen_lab import MEMORY_MIB, MODES, XENTUI, XenLab
 
 pytestmark = [pytest.mark.lab, pytest.mark.xen]
 GUESTS = ("pvguest", "pvhguest", "hvmguest")
+DEBIAN_PYTHON = {"bookworm": "3.11", "trixie": "3.13"}
 
 
 def _xl_list(xen: XenLab) -> dict[str, dict[str, Any]]:
@@ -37,8 +40,20 @@ def _by_name(out: str) -> dict[str, dict[str, Any]]:
     return {d["name"]: d for d in json.loads(out)}
 
 
+def test_dom0_runs_the_single_file_with_debians_python_and_libvirt(xen: XenLab) -> None:
+    out = xen.ssh(
+        "python3 -c 'import sys, libvirt; print(\"%d.%d\" % sys.version_info[:2], libvirt.__file__)'; "
+        f"{XENTUI} --version; python3 -m pip --version 2>&1; xl info | grep ^xen_version"
+    ).splitlines()
+    python, binding = out[0].split()
+    assert python == DEBIAN_PYTHON[xen.flavour.name] and binding.startswith("/usr/lib/python3/dist-packages/")
+    assert out[1].startswith("xentui ")
+    assert "No module named pip" in out[2]  # the air-gapped path: nothing was installed with pip
+    assert out[3].split(":")[1].strip().startswith(f"{xen.flavour.xen}."), out[3]
+
+
 def test_xl_list_json_in_dom0_agrees_with_xl_list(xen: XenLab) -> None:
-    ours = _by_name(xen.ssh("xentui --xl list --json"))
+    ours = _by_name(xen.ssh(f"{XENTUI} --xl list --json"))
     xl = _xl_list(xen)
     assert set(ours) == set(xl) == {"Domain-0", *GUESTS}
     for name, row in xl.items():
@@ -54,7 +69,7 @@ def _vnc_port(xen: XenLab) -> int:
 
 
 def test_libvirt_xen_driver_in_dom0_sees_the_same_guests(xen: XenLab) -> None:
-    ours = _by_name(xen.ssh("xentui -c xen:///system list --json"))
+    ours = _by_name(xen.ssh(f"{XENTUI} -c xen:///system list --json"))
     xl = _xl_list(xen)
     assert set(ours) == set(xl)
     for name in GUESTS:
@@ -63,7 +78,7 @@ def test_libvirt_xen_driver_in_dom0_sees_the_same_guests(xen: XenLab) -> None:
             xl[name]["id"], MODES[name], MEMORY_MIB[name], 1, "xen"
         )  # fmt: skip
     # With no option, a dom0 with libvirtd is watched through libvirt's xen driver.
-    auto = _by_name(xen.ssh("xentui list --json"))
+    auto = _by_name(xen.ssh(f"{XENTUI} list --json"))
     assert {d["source"] for d in auto.values()} == {"xen:///system"} and set(auto) == set(xl)
 
 
@@ -116,10 +131,11 @@ def _press_until(t: Tmux, key: str, text: str, tries: int = 3, timeout: float = 
 
 
 def test_tui_over_ssh_table_detail_console_and_vnc(xen: XenLab) -> None:
-    """tmux → ssh → dom0 → xentui --xl, as an admin would."""
-    t = Tmux(shlex.join(xen.ssh_argv("xentui", "--xl", tty=True)) + "; sleep 600", width=160, height=50)
+    """tmux → ssh → dom0 → python3 xentui.pyz --xl, as an admin would."""
+    t = Tmux(shlex.join(xen.ssh_argv(*XENTUI.split(), "--xl", tty=True)) + "; sleep 600", width=160, height=50)
+    version = f"Xen {xen.flavour.xen}"
     try:
-        screen = t.wait_until(lambda s: all(f" {g} " in s for g in GUESTS) and "Xen 4.17" in s, "the table", 120)
+        screen = t.wait_until(lambda s: all(f" {g} " in s for g in GUESTS) and version in s, "the table", 120)
         for name in GUESTS:
             row = _row(screen, name)
             assert f" {MODES[name]}" in row and f"{MEMORY_MIB[name]}M" in row, row
@@ -153,7 +169,7 @@ def test_tui_over_ssh_table_detail_console_and_vnc(xen: XenLab) -> None:
 
 
 def test_tui_over_ssh_on_libvirts_xen_driver(xen: XenLab) -> None:
-    t = Tmux(shlex.join(xen.ssh_argv("xentui", "-c", "xen:///system", tty=True)) + "; sleep 600")
+    t = Tmux(shlex.join(xen.ssh_argv(*XENTUI.split(), "-c", "xen:///system", tty=True)) + "; sleep 600")
     try:
         screen = t.wait_until(lambda s: all(f" {g} " in s for g in GUESTS), "the table", 120)
         assert "xen:///system" in screen and "4 domains" in screen
@@ -173,9 +189,9 @@ async def test_dashboard_fleet_with_the_real_xen_host_and_the_qemu_lab(xen: XenL
     sources = [LibvirtSource(xen.libvirt_uri, name="xen-dom0"), LibvirtSource(lab.uri, name="qemu-lab")]
     app = XenTUI(sources, interval=1.0)
 
-    def rows() -> dict[str, tuple[str, ...]]:
+    def rows() -> dict[str, dict[str, str]]:
         table = app.query_one(DomainTable)
-        return {table.cells(k)[1].plain: tuple(c.plain for c in table.cells(k)) for k in table.keys_in_order()}
+        return {table.cell_text(k, "name"): table.row_texts(k) for k in table.keys_in_order()}
 
     try:
         async with app.run_test(size=(180, 50)) as pilot:
@@ -186,10 +202,10 @@ async def test_dashboard_fleet_with_the_real_xen_host_and_the_qemu_lab(xen: XenL
             got = rows()
             assert want <= set(got), sorted(got)
             for name in GUESTS:
-                assert got[name][0] == "xen-dom0" and got[name][4].startswith(MODES[name]), got[name]
-            assert got[lab.names()["run"]][0] == "qemu-lab"
+                assert got[name]["host"] == "xen-dom0" and got[name]["mode"].startswith(MODES[name]), got[name]
+            assert got[lab.names()["run"]]["host"] == "qemu-lab"
             header = str(app.query_one("#summary").render())
-            assert "2 hosts" in header and "2 connected" in header and "Xen 4.17" in header
+            assert "2 hosts" in header and "2 connected" in header and f"Xen {xen.flavour.xen}" in header
     finally:
         app.fleet.stop()
         for s in sources:
