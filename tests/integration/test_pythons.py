@@ -26,7 +26,8 @@ PYZ = "/src/dist/xentui.pyz"
 FIXTURES = "/src/tests/fixtures"
 # The tests write (.hypothesis, snapshot reports): they run from a copy in the root's tmpfs /tmp.
 UNIT = (
-    "mkdir /tmp/w && cp -r /src/xentui /src/tests /src/lab /src/bench /src/scripts /src/pyproject.toml /tmp/w/ && "
+    "mkdir /tmp/w && cp -r /src/xentui /src/tests /src/lab /src/bench /src/scripts /src/dist /src/pyproject.toml "
+    "/tmp/w/ && "
     "cd /tmp/w && PYTHONPATH=/tmp/w exec /opt/venv/bin/python -m pytest -q -p no:cacheprovider -p randomly "
     "tests --ignore=tests/integration --deselect tests/test_bench_smoke.py"  # the benchmark's fleet wants libvirtd
 )
