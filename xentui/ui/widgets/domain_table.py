@@ -205,9 +205,6 @@ class DomainTable(ScrollView, can_focus=True):
         key = self.selected_key
         return self._domains.get(key) if key else None
 
-    def shows(self, d: Domain) -> bool:
-        return (self.show_inactive or d.state.active) and matches(d, self.filter_text)
-
     # -- applying frames -----------------------------------------------------------------------------------
     def apply(self, frame: FleetFrame) -> None:
         """Bring the table to the frame. Unchanged rows cost nothing; changed cells alone are repainted.
@@ -221,7 +218,8 @@ class DomainTable(ScrollView, can_focus=True):
         old_domains, old_rates, old_stale = self._domains, self._rates, self._stale
         self._rates = frame.rates
         away = {h.name: h.frame is not None and not h.frame.connected for h in frame.hosts}
-        wanted = {k: d for k, d in frame.rows.items() if self.shows(d)}
+        inactive, needle = self.show_inactive, self.filter_text  # reactives: read once, not per row
+        wanted = {k: d for k, d in frame.rows.items() if (inactive or d.state.active) and matches(d, needle)}
         self._stale = {k: away[k.host] for k in wanted}
         self._domains = wanted
         structural = set(wanted) != set(self._order)
