@@ -11,6 +11,7 @@ mounted read-only, so the single file cannot write beside itself.
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -101,3 +102,21 @@ def test_single_file_without_python3_libvirt(pyroot: tuple[str, Path]) -> None:
     assert "apt install python3-libvirt" in lines[0]
     files = run(path, ["python3", PYZ, "-f", f"{FIXTURES}/xl-list.txt", "list"], hide=hidden)
     assert files.returncode == 0 and "pvguest" in files.stdout, files.stderr
+
+
+def test_single_file_with_this_machines_python3(tmp_path: Path) -> None:
+    """The 3.11 of the three: Debian 12's own python3 (not the venv's) with its python3-libvirt."""
+    system = Path("/usr/bin/python3")
+    if not system.exists():
+        pytest.skip("no /usr/bin/python3 here")
+    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "LANG": "C.UTF-8"}
+    pyz = str(REPO / "dist" / "xentui.pyz")
+    fixtures = REPO / "tests" / "fixtures"
+    for argv, want in (
+        (["--version"], "xentui "),
+        (["-f", str(fixtures / "xl-list.txt"), "-f", str(fixtures / "xl-list-long.json"), "list"], "PVH"),
+        (["--demo", "list"], "HVM"),
+    ):
+        done = subprocess.run([str(system), pyz, *argv], env=env, capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0 and want in done.stdout, done.stderr
+    assert (tmp_path / ".cache" / "xentui").is_dir()
