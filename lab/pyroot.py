@@ -11,7 +11,6 @@ and PID namespace, so its mounts (proc, dev, the checkout on /src, a tmpfs /tmp)
 from __future__ import annotations
 
 import hashlib
-import os
 import shlex
 import shutil
 import subprocess
@@ -97,7 +96,8 @@ def run(
         " LANG=C.UTF-8 PYTHONDONTWRITEBYTECODE=1 sh -c 'cd /src && exec \"$@\"' sh " + shlex.join(argv),
     ]
     return subprocess.run(
-        ["unshare", "--mount", "--pid", "--fork", "sh", "-c", "\n".join(mounts)],
+        # --kill-child: on a timeout, killing unshare ends the namespace and everything in it.
+        ["unshare", "--mount", "--pid", "--fork", "--kill-child", "sh", "-c", "\n".join(mounts)],
         capture_output=True,
         text=True,
         timeout=timeout,
@@ -116,5 +116,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    os.environ.setdefault("PYTHONUNBUFFERED", "1")
     sys.exit(main())

@@ -61,10 +61,10 @@ def pyroot(request: pytest.FixtureRequest) -> Iterator[tuple[str, Path]]:
     TIMES.clear()
 
 
-def _ok(pyroot: tuple[str, Path], argv: list[str], what: str, **kw: object) -> str:
+def _ok(pyroot: tuple[str, Path], argv: list[str], what: str, timeout: float = 600) -> str:
     suite, path = pyroot
     start = time.monotonic()
-    done = run(path, argv, **kw)  # type: ignore[arg-type]
+    done = run(path, argv, timeout=timeout)
     TIMES[what] = time.monotonic() - start
     assert done.returncode == 0, f"{suite}: {' '.join(argv)}\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
     return done.stdout
