@@ -56,6 +56,7 @@ async def _shoot(lab: QemuLab, out: Path) -> None:
         # Rebooted by another admin: destroyed and started again; the pane reattaches and marks the break.
         for step in ("destroy", "start"):
             subprocess.run(["virsh", "-c", lab.uri, step, names["run"]], check=True, capture_output=True)
+        await _until(pilot, lambda: "reconnected" in _pane_text(app))
         await _until(pilot, lambda: BANNER in _pane_text(app).split("reconnected", 1)[-1])
         await pilot.press("enter")
         await _until(pilot, lambda: "lab#" in _pane_text(app).split("reconnected", 1)[-1])
