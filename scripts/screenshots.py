@@ -42,9 +42,11 @@ def fleet_sources(tmp: Path) -> list[Source]:
     ]
 
 
-async def shoot(name: str, steps, sources: list[Source] | None = None, rows: int = 13) -> None:  # type: ignore[no-untyped-def]
+async def shoot(
+    name: str, steps, sources: list[Source] | None = None, rows: int = 13, size: tuple[int, int] = SIZE
+) -> None:  # type: ignore[no-untyped-def]
     app = XenTUI(sources or DemoSource(), interval=0.5)
-    async with app.run_test(size=SIZE, notifications=True) as pilot:
+    async with app.run_test(size=size, notifications=True) as pilot:
         for _ in range(200):
             if app.query_one(DomainTable).row_count >= rows:
                 break
@@ -97,6 +99,16 @@ async def main() -> None:
     for name, steps in shots:
         await shoot(name, steps)
         print(f"screenshots/{name}.svg")
+    # The classic SSH window: the key columns stay, the detail pane opens on Enter.
+    await shoot("ssh-80x24", table, size=(80, 24))
+    print("screenshots/ssh-80x24.svg")
+
+    async def hvm_small(app, pilot):  # type: ignore[no-untyped-def]
+        await select(app, pilot, "db-01")
+        await pilot.press("enter")
+
+    await shoot("ssh-80x24-detail", hvm_small, size=(80, 24))
+    print("screenshots/ssh-80x24-detail.svg")
     with tempfile.TemporaryDirectory() as tmp:
         await shoot("fleet", table, fleet_sources(Path(tmp)), rows=24)
         print("screenshots/fleet.svg")

@@ -33,8 +33,12 @@ def test_demo_list_json() -> None:
 
 def test_list_json_after_subcommand_and_table() -> None:
     p = xentui("list", "--demo")
-    assert p.returncode == 0 and p.stdout.splitlines()[0].split()[-1] == "Mode"
-    assert any(line.startswith("db-01") and line.endswith("HVM+PVdrv") for line in p.stdout.splitlines())
+    # The dashboard's columns (xentui/columns.py), in the same order.
+    head = p.stdout.splitlines()[0].split()
+    assert p.returncode == 0
+    assert head == "Name ID State Mode Mem MaxMem VCPUs CPU time Con Gfx".split()
+    db = next(line.split() for line in p.stdout.splitlines() if line.startswith("db-01"))
+    assert db[:7] == ["db-01", "3", "running", "HVM+pv", "8192M", "8192M", "4"] and db[-2:] == ["con", "vnc"]
 
 
 def test_mode_command() -> None:

@@ -108,25 +108,15 @@ def domain_json(d: Domain) -> dict[str, Any]:
     }
 
 
-def _or_dash(n: int | None) -> str:
-    return "-" if n is None else str(n)
+LIST_COLUMNS = ("name", "id", "state", "mode", "mem", "maxmem", "vcpus", "time", "access")
 
 
 def table(domains: Sequence[Domain]) -> str:
-    """xl list's columns plus Mode; a Host column first when the domains come from several hosts."""
-    width = max([40, *(len(printable(d.name)) for d in domains)])
-    hosts = len({d.host for d in domains}) > 1
-    hw = max([4, *(len(printable(d.host)) for d in domains)]) if hosts else 0
-    host_head = f"{'Host':<{hw}}  " if hosts else ""
-    lines = [f"{host_head}{'Name':<{width}} {'ID':>5} {'Mem':>6} {'VCPUs':>5} {'State':>8} {'Time(s)':>10}  Mode"]
-    for d in domains:
-        cpu = f"{d.cpu_time_ns / 1e9:10.1f}" if d.cpu_time_ns is not None else f"{'-':>10}"
-        mode = d.mode.value + ("+PVdrv" if d.pv_drivers else "")
-        did = str(d.id) if d.id is not None else "-"
-        host = f"{printable(d.host):<{hw}}  " if hosts else ""
-        mem, vcpus = _or_dash(d.memory_mib), _or_dash(d.vcpus)
-        lines.append(f"{host}{printable(d.name):<{width}} {did:>5} {mem:>6} {vcpus:>5} {d.flags:>8} {cpu}  {mode}")
-    return "\n".join(lines)
+    """The dashboard's columns (xentui/columns.py) as plain text; a Host column first with several hosts."""
+    from xentui.columns import plain_table
+
+    several = len({d.host for d in domains}) > 1
+    return plain_table(domains, (("host",) if several else ()) + LIST_COLUMNS)
 
 
 def _emit(domains: Sequence[Domain], as_json: bool) -> None:

@@ -70,24 +70,22 @@ async def _wait(pilot: Any, check: Callable[[], bool], timeout: float) -> float:
 def _state(app: XenTUI, name: str) -> str | None:
     table = app.query_one(DomainTable)
     for key in table.keys_in_order():
-        cells = table.cells(key)
-        if cells[0].plain == name:
-            return str(cells[2].plain)
+        if table.cell_text(key, "name") == name:
+            return table.cell_text(key, "state")
     return None
 
 
 def _dimmed(app: XenTUI, name: str) -> bool:
     table = app.query_one(DomainTable)
-    cells = next(table.cells(k) for k in table.keys_in_order() if table.cells(k)[0].plain == name)
-    return all(any("dim" in str(span.style) for span in cell.spans) for cell in cells if cell.plain)
+    key = next(k for k in table.keys_in_order() if table.cell_text(k, "name") == name)
+    return all("dim" in table.column_styles(key, col) for col, text in table.row_texts(key).items() if text)
 
 
 def _cpu(app: XenTUI, name: str) -> float:
     table = app.query_one(DomainTable)
     for key in table.keys_in_order():
-        cells = table.cells(key)
-        if cells[0].plain == name and cells[7].plain.strip() not in ("-", ""):
-            return float(cells[7].plain)
+        if table.cell_text(key, "name") == name and table.cell_text(key, "cpu") not in ("-", ""):
+            return float(table.cell_text(key, "cpu"))
     return 0.0
 
 
