@@ -207,9 +207,11 @@ class QemuLab:
                 subprocess.run(["virsh", "-c", self.uri, "destroy", name], capture_output=True, check=False)
                 subprocess.run(["virsh", "-c", self.uri, "undefine", name], capture_output=True, check=False)
         self.stop_daemon()
-        # QEMU processes outlive a killed daemon: end any left behind.
+        # QEMU processes outlive a killed daemon: end any left behind. Only this lab's: another lab's guests
+        # have the same names, but not this lab's boot files on their command line.
         for name in self.started:
-            subprocess.run(["pkill", "-f", f"guest={name},"], capture_output=True, check=False)
+            pattern = f"guest={name},.*{self.workdir}/boot/"
+            subprocess.run(["pkill", "-f", pattern], capture_output=True, check=False)
         if self._virtlogd is not None:
             self._virtlogd.terminate()
             with contextlib.suppress(subprocess.TimeoutExpired):

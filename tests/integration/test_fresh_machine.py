@@ -87,14 +87,9 @@ def test_lab_comes_up_with_its_state_absent(which: str, tmp_path: Path) -> None:
     scratch.mkdir()
     cache = tmp_path / "lab-cache"  # empty: the kernel and the sshd host key are made again
     env = {**os.environ, "XENTUI_LAB_CACHE": str(cache), "PYTHONPATH": str(REPO)}
-    # A PID namespace too: the lab's clean-up (pkill of its guests by name) must not reach the QEMU lab
-    # the rest of the suite may have running, and nothing the lab started outlives the namespace.
     argv = [
         "unshare",
         "--mount",
-        "--pid",
-        "--fork",
-        "--mount-proc",
         "sh",
         "-c",
         FRESH,
