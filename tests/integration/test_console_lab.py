@@ -113,3 +113,48 @@ def test_console_pane_boot_typing_reboot_log_scrollback_and_tabs(lab: QemuLab, g
     first, second = log.index(BANNER.encode()), log.rindex(BANNER.encode())
     assert first < log.index(b"\nhello") < log.index(MARK.encode()) < second
     assert b"closed" in log[-200:]
+
+
+async def test_console_held_by_another_client_says_so_and_retries(lab: QemuLab) -> None:
+    import libvirt
+
+    from xentui.actions.console_session import State
+    from xentui.sources.libvirt_source import LibvirtSource, ensure_event_loop
+    from xentui.ui.app import XenTUI
+    from xentui.ui.widgets.domain_table import DomainTable
+
+    run = lab.names()["run"]
+    ensure_event_loop()
+    other = libvirt.open(lab.uri)  # another admin's `virsh console`
+    stream = other.newStream(libvirt.VIR_STREAM_NONBLOCK)
+    other.lookupByName(run).openConsole(None, stream, 0)
+    app = XenTUI(LibvirtSource(lab.uri), interval=0.5)
+    released = False
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            table = app.query_one(DomainTable)
+            for _ in range(100):
+                if table.select_name(run):
+                    break
+                await pilot.pause(0.1)
+            await pilot.press("c")
+            for _ in range(100):
+                session = app.active_console()
+                if session is not None and session.state is State.HELD:
+                    break
+                await pilot.pause(0.1)
+            assert session is not None and session.state is State.HELD, session and session.status
+            assert "in use by another client" in str(app.query_one("#console-status").render())
+            stream.abort()  # the other client lets go
+            other.close()
+            released = True
+            await pilot.press("enter")  # Enter in the pane retries
+            for _ in range(100):
+                if session.state is State.CONNECTED:
+                    break
+                await pilot.pause(0.1)
+            assert session.state is State.CONNECTED, session.status
+    finally:
+        if not released:
+            stream.abort()
+            other.close()

@@ -231,7 +231,7 @@ class ConsoleSession:
             return PtyConsole(handle.argv, *self.terminal.size) if isinstance(handle, CommandConsole) else handle
         except ActionError as exc:
             if held_by_another(exc):
-                self._set(State.HELD, f"{printable(str(exc))} — press R to retry")
+                self._set(State.HELD, f"{printable(str(exc))} — Enter or R retries")
                 self._retry.clear()
                 while not self._stop.is_set() and not self._retry.is_set():
                     self._wake.wait(1.0)

@@ -216,9 +216,12 @@ class ConsoleApp(App[int]):
         session = self.active_console()
         if session is None:
             return
-        if session.state is State.HELD and event.data == b"\r":
-            session.retry()
+        if session.state is State.HELD:
+            if event.data in (b"\r", b"R", b"r"):
+                session.retry()
             return
+        if session.state in (State.WAITING, State.CLOSED):
+            return  # no guest to type to: nothing is kept for later
         session.send(event.data)
 
     @on(ConsoleView.Detach)
