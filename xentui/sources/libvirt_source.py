@@ -205,11 +205,12 @@ class LibvirtSource:
         except libvirt.libvirtError:
             pass  # drivers without events are polled only
         else:
-            for event in _XML_EVENTS:
-                try:
-                    conn.domainEventRegisterAny(None, event, self._on_xml_event, None)
-                except libvirt.libvirtError:
-                    pass  # this one is not offered by the driver: polling still sees what it would have said
+            if uri_host(self.uri):  # a round trip each: over a slow link they would hold up the first frame
+                threading.Thread(
+                    target=self._register_xml_events, args=(conn,), name="libvirt-events", daemon=True
+                ).start()
+            else:
+                self._register_xml_events(conn)
         self._host = HostInfo(
             hostname=self.name or _safe(conn.getHostname, self.uri),
             source=self.uri,
@@ -229,6 +230,13 @@ class LibvirtSource:
     def _on_event(self, _conn: Any, dom: Any, _event: int, _detail: int, _opaque: object) -> None:
         self._stale.add(_safe(dom.UUIDString, ""))
         self._notify()
+
+    def _register_xml_events(self, conn: Any) -> None:
+        for event in _XML_EVENTS:
+            try:
+                conn.domainEventRegisterAny(None, event, self._on_xml_event, None)
+            except libvirt.libvirtError:
+                pass  # not offered by this driver, or the connection closed: polling still sees the change
 
     def _on_xml_event(self, _conn: Any, dom: Any, *_details: object) -> None:
         """Any of `_XML_EVENTS` (each has its own arguments, the opaque last): the domain's XML changed."""
