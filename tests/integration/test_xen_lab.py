@@ -156,6 +156,18 @@ def test_tui_over_ssh_table_detail_console_and_vnc(xen: XenLab) -> None:
         t.keys("C-]")
         t.wait_until(lambda s: "domains:" in s and "lab#" not in s, "the table again", 60)
 
+        # The same console in the pane beside the table: `xl console` in a pty of xentui's own.
+        _press_until(t, "c", "(Ctrl-] gives them back)", timeout=60)
+        t.keys("Enter")
+        t.wait_until(lambda s: "lab#" in s.split("keys →", 1)[-1], "the prompt in the pane", 60)
+        t.keys("echo hel''lo", "Enter")
+        screen = t.wait_until(lambda s: "\nhello" in s.split("keys →", 1)[-1], "'hello' in the pane", 60)
+        assert "pvguest" in screen.split("keys →", 1)[0] and "domains:" in screen  # the table, on the same screen
+        t.keys("C-]")
+        t.wait_for("keys → table", 60)
+        t.keys("x")  # close the console tab
+        t.wait_until(lambda s: "keys →" not in s, "the pane closed", 60)
+
         _filter(t, "hvmguest")
         port = _vnc_port(xen)
         screen = _press_until(t, "v", f"VNC of hvmguest: 127.0.0.1:{port}")
