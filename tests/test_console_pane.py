@@ -377,3 +377,24 @@ def test_guest_escapes_never_reach_the_real_terminal(tmp_path: Path) -> None:
     assert [(b, out[max(0, out.find(b) - 40) : out.find(b) + 20]) for b in bad if b in out] == []
     log = next(logs.glob("*/pvguest.log")).read_bytes()
     assert HOSTILE in log  # the log keeps what the guest printed, byte for byte
+
+
+async def test_another_detach_key_and_ctrl_bracket_goes_to_the_guest() -> None:
+    host = ConsoleHost()
+    app = XenTUI([host], interval=0.2, detach_key="ctrl-a")
+    async with app.run_test(size=(100, 40)) as pilot:
+        table = app.query_one(DomainTable)
+        for _ in range(100):
+            if table.row_count >= 2:
+                break
+            await pilot.pause(0.05)
+        table.select_name("alpha")
+        await pilot.press("c")
+        await pilot.pause(0.3)
+        assert "(Ctrl-A gives them back)" in str(app.query_one("#console-status").render())
+        await pilot.press("ctrl+right_square_bracket", "ctrl+q", "ctrl+p")  # the guest's, like any other key
+        await pilot.pause(0.2)
+        assert app.query_one(ConsoleView).has_focus and app.is_running
+        assert b"".join(host.opener.streams[0].sent) == b"\x1d\x11\x10"
+        await pilot.press("ctrl+a")
+        assert table.has_focus
