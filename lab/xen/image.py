@@ -96,7 +96,9 @@ def boot_files(flavour: Flavour, log: bool = True) -> BootFiles:
 
 
 def _newest_source() -> float:
+    """The newest of what `make dist` reads: the package, the build script and its pins (scripts/)."""
     paths = [PROJECT / "pyproject.toml", PROJECT / "Makefile", *(PROJECT / "xentui").rglob("*")]
+    paths += (PROJECT / "scripts").glob("*")
     return max(p.stat().st_mtime for p in paths if p.is_file() and "__pycache__" not in p.parts)
 
 

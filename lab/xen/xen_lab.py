@@ -40,6 +40,9 @@ GUESTS = {
 }
 MODES = {"pvguest": "PV", "pvhguest": "PVH", "hvmguest": "HVM"}
 MEMORY_MIB = {"pvguest": 128, "pvhguest": 128, "hvmguest": 256}
+# What each guest holds once booted: libxl sets an HVM guest's balloon target to its memory less the
+# emulated graphics card's video RAM (8 MiB), and the guest kernel's balloon driver gives those back.
+BOOTED_MEMORY_MIB = {"pvguest": 128, "pvhguest": 128, "hvmguest": 248}
 XENTUI = f"python3 {PYZ_IN_DOM0}"  # how dom0 runs xentui: Debian's python3 and the single file
 
 
@@ -114,6 +117,7 @@ class XenLab:
         for name in GUESTS:
             self.start_guest(name)
         self._wait_for_banner("pvguest")
+        self._wait_for_balloon_targets()
         self.timings["guests_s"] = time.monotonic() - t2
 
     def start_guest(self, name: str) -> None:
@@ -167,6 +171,24 @@ class XenLab:
             if BANNER in self.ssh(f"cat /var/log/xen/console/guest-{name}.log 2>/dev/null || true"):
                 return
             time.sleep(2)
+
+    def _wait_for_balloon_targets(self, timeout: float = 240) -> None:
+        """Until every guest holds its balloon target: the HVM guest's kernel gives back 8 MiB some 90 s
+        after it starts (under emulation), and the tests read sizes that must not change under them. A
+        domain being built or torn down (Debian 13's lab shows some) has no target yet and is skipped."""
+        probe = (
+            "xl list | awk 'NR > 2 {print $1, $2, $3}' | while read name id mib; do "
+            "t=$(xenstore-read /local/domain/$id/memory/target 2>/dev/null) && echo $name $mib $((t / 1024)); "
+            "done; true"
+        )
+        rows: dict[str, tuple[str, str]] = {}
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            rows = {name: (held, target) for name, held, target in (ln.split() for ln in self.ssh(probe).splitlines())}
+            if all(name in rows and rows[name][0] == rows[name][1] for name in GUESTS):
+                return
+            time.sleep(3)
+        raise LabUnavailable(f"the guests did not reach their balloon targets within {timeout:.0f} s: {rows}")
 
     def _serial_tail(self) -> str:
         try:

@@ -20,7 +20,7 @@ import pytest
 from tmux_driver import Tmux
 
 from lab.qemu_lab import QemuLab
-from lab.xen.xen_lab import MEMORY_MIB, MODES, XENTUI, XenLab
+from lab.xen.xen_lab import BOOTED_MEMORY_MIB, MEMORY_MIB, MODES, XENTUI, XenLab
 
 pytestmark = [pytest.mark.lab, pytest.mark.xen]
 GUESTS = ("pvguest", "pvhguest", "hvmguest")
@@ -59,7 +59,8 @@ def test_xl_list_json_in_dom0_agrees_with_xl_list(xen: XenLab) -> None:
     for name, row in xl.items():
         assert {k: ours[name][k] for k in row} == row, name
     assert {n: ours[n]["mode"] for n in GUESTS} == MODES and ours["Domain-0"]["mode"] == "PV"
-    assert {n: ours[n]["memory_mib"] for n in GUESTS} == MEMORY_MIB
+    assert {n: ours[n]["memory_mib"] for n in GUESTS} == BOOTED_MEMORY_MIB  # hvmguest: 248 of 256 MiB
+    assert {n: ours[n]["max_memory_mib"] for n in GUESTS} == MEMORY_MIB
     assert ours["hvmguest"]["vnc"] == f"127.0.0.1:{_vnc_port(xen)}" and ours["hvmguest"]["pv_drivers"] is True
 
 
@@ -75,7 +76,7 @@ def test_libvirt_xen_driver_in_dom0_sees_the_same_guests(xen: XenLab) -> None:
     for name in GUESTS:
         d = ours[name]
         assert (d["id"], d["mode"], d["memory_mib"], d["vcpus"], d["hypervisor"]) == (
-            xl[name]["id"], MODES[name], MEMORY_MIB[name], 1, "xen"
+            xl[name]["id"], MODES[name], BOOTED_MEMORY_MIB[name], 1, "xen"
         )  # fmt: skip
     # With no option, a dom0 with libvirtd is watched through libvirt's xen driver.
     auto = _by_name(xen.ssh(f"{XENTUI} list --json"))
@@ -138,9 +139,10 @@ def test_tui_over_ssh_table_detail_console_and_vnc(xen: XenLab) -> None:
         screen = t.wait_until(lambda s: all(f" {g} " in s for g in GUESTS) and version in s, "the table", 120)
         for name in GUESTS:
             row = _row(screen, name)
-            assert f" {MODES[name]}" in row and f"{MEMORY_MIB[name]}M" in row, row
+            assert f" {MODES[name]}" in row and f"{BOOTED_MEMORY_MIB[name]}M" in row, row
         assert " PV " in _row(screen, "Domain-0") and "2048M" in _row(screen, "Domain-0")
-        assert re.search(r"hvmguest\s+\d+\s+\w+\s+HVM\+pv\s+256M\s+256M\s+1\s", screen), _row(screen, "hvmguest")
+        # Current and maximum memory: the HVM guest's balloon driver gave back its 8 MiB of video RAM.
+        assert re.search(r"hvmguest\s+\d+\s+\w+\s+HVM\+pv\s+248M\s+256M\s+1\s", screen), _row(screen, "hvmguest")
 
         # dom0 runs under software emulation: each key waits for what it should show.
         _filter(t, "pvguest")
