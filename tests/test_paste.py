@@ -213,6 +213,14 @@ def test_merge_by_name_when_no_uuid_and_mode_disagreement_is_reported() -> None:
     assert problems == ["b.xml: 'web' is HVM there but PV in a.sxp; keeping PV"]
 
 
+def test_domain_0_from_xl_without_uuid_and_from_libvirt_with_zeros_is_one(capsys: pytest.CaptureFixture[str]) -> None:
+    """The real Xen 4.17 host: `xl list -l` gives Domain-0 no UUID, `virsh dumpxml` the all-zero one."""
+    out = _inspect_json(capsys, FIXTURES / "xl-list-long.json", FIXTURES / "xen-4.17-virsh-dumpxml-dom0.xml")
+    dom0 = [d for d in out if d["name"] == "Domain-0"]
+    assert len(dom0) == 1 and dom0[0]["uuid"] == "00000000-0000-0000-0000-000000000000"
+    assert [d["name"] for d in out].count("pvguest") == 1
+
+
 # (d) -----------------------------------------------------------------------------------------------------------
 def test_utf8_byte_order_mark(tmp_path: Path) -> None:
     path = tmp_path / "bom.xml"

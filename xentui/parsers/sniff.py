@@ -183,8 +183,9 @@ def _uuid_key(uuid: str | None) -> str | None:
 
 def merge_configs(configs: list[Domain]) -> tuple[list[Domain], list[str]]:
     """The same domain given in several configurations (S-expression and XML...) becomes one: matched by
-    UUID, else by name when neither has one. The first keeps its verdict and devices; it gains run state and
-    sizes it lacks; a disagreement on the mode is reported.
+    UUID, else by name when one of them has none (xl gives Domain-0 no UUID, libvirt the all-zero one). The
+    first keeps its verdict and devices; it gains run state, sizes and a UUID it lacks; a disagreement on the
+    mode is reported.
     """
     out: list[Domain] = []
     problems: list[str] = []
@@ -192,11 +193,16 @@ def merge_configs(configs: list[Domain]) -> tuple[list[Domain], list[str]]:
     for d in configs:
         key = _uuid_key(d.uuid)
         i = index.get(f"u:{key}") if key else index.get(f"n:{d.name}")
+        if i is None and key:
+            i = index.get(f"no-uuid:{d.name}")
         if i is None:
-            index[f"u:{key}" if key else f"n:{d.name}"] = len(out)
+            index[f"u:{key}" if key else f"no-uuid:{d.name}"] = len(out)
             index.setdefault(f"n:{d.name}", len(out))
             out.append(d)
             continue
+        if key:
+            index.pop(f"no-uuid:{d.name}", None)
+            index[f"u:{key}"] = i
         first = out[i]
         if first.mode is not d.mode and Mode.UNKNOWN not in (first.mode, d.mode):
             problems.append(
@@ -205,6 +211,7 @@ def merge_configs(configs: list[Domain]) -> tuple[list[Domain], list[str]]:
             )
         out[i] = replace(
             first,
+            uuid=first.uuid or d.uuid,
             id=first.id if first.id is not None else d.id,
             state=first.state if first.state is not State.UNKNOWN else d.state,
             flags=first.flags if first.state is not State.UNKNOWN else d.flags,
