@@ -71,3 +71,17 @@ def truthy(text: str | None) -> bool | None:
     if t in ("0", "false", "no", "off"):
         return False
     return None
+
+
+def json_get(d: Any, *path: str) -> Any:
+    """The value at `path` in nested JSON objects; None where any step is missing or not an object."""
+    for p in path:
+        if not isinstance(d, dict):
+            return None
+        d = d.get(p)
+    return d
+
+
+def json_str(v: Any) -> str | None:
+    """A JSON scalar as text; None for null, objects and arrays."""
+    return None if v is None or isinstance(v, (dict, list)) else str(v)

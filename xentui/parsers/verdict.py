@@ -13,7 +13,7 @@ import xml.etree.ElementTree as ET
 from typing import Any
 
 from xentui.model import ConfigNode, Mode, Verdict
-from xentui.parsers.tree import truthy
+from xentui.parsers.tree import json_get, json_str, truthy
 
 
 def _pv_drivers(devices: list[str], platform: str | None) -> tuple[bool, tuple[str, ...], str]:
@@ -74,37 +74,25 @@ def sxp_verdict(tree: ConfigNode) -> Verdict:
 
 
 # -- xl's JSON (libxl_domain_config) ----------------------------------------------------------------------------
-def _get(d: Any, *path: str) -> Any:
-    for p in path:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(p)
-    return d
-
-
-def _s(v: Any) -> str | None:
-    return None if v is None or isinstance(v, (dict, list)) else str(v)
-
-
 def xl_pv_devices(config: dict[str, Any]) -> list[str]:
     """Xen PV disks (vdev xvd*) and PV-only NICs (nictype "vif") of a libxl_domain_config."""
     disks = config.get("disks")
     nics = config.get("nics")
     disks = disks if isinstance(disks, list) else []
     nics = nics if isinstance(nics, list) else []
-    disk = any((_s(_get(d, "vdev")) or "").startswith("xvd") for d in disks)
-    net = any(_s(_get(n, "nictype")) == "vif" for n in nics)
+    disk = any((json_str(json_get(d, "vdev")) or "").startswith("xvd") for d in disks)
+    net = any(json_str(json_get(n, "nictype")) == "vif" for n in nics)
     return ["xen disk"] * disk + ["netfront net"] * net
 
 
 def xl_verdict(config: dict[str, Any]) -> Verdict:
     """A libxl_domain_config (`xl list -l`'s "config", or `xl create -n`); fields are paths below it."""
-    c_info = _get(config, "c_info") or {}
-    b_info = _get(config, "b_info") or {}
-    ctype = (_s(_get(c_info, "type")) or "").lower()
+    c_info = json_get(config, "c_info") or {}
+    b_info = json_get(config, "b_info") or {}
+    ctype = (json_str(json_get(c_info, "type")) or "").lower()
     union = next((k for k in ("type.hvm", "type.pvh", "type.pv") if isinstance(b_info, dict) and k in b_info), None)
     fields = ["c_info/type"]
-    if ctype == "pv" and truthy(_s(_get(c_info, "pvh"))):
+    if ctype == "pv" and truthy(json_str(json_get(c_info, "pvh"))):
         mode, why = Mode.PVH, 'c_info.type "pv" with c_info.pvh "True" (PVHv1, Xen 4.4–4.9)'
         fields.append("c_info/pvh")
     elif ctype in ("pv", "hvm", "pvh"):
@@ -120,7 +108,7 @@ def xl_verdict(config: dict[str, Any]) -> Verdict:
     if mode is not Mode.HVM:
         return Verdict(mode, why, tuple(fields))
     fields.append("b_info/type.hvm/xen_platform_pci")
-    platform = _s(_get(b_info, "type.hvm", "xen_platform_pci"))
+    platform = json_str(json_get(b_info, "type.hvm", "xen_platform_pci"))
     pv, evidence, tail = _pv_drivers(xl_pv_devices(config), platform)
     return Verdict(mode, why + tail, tuple(fields), pv, evidence)
 

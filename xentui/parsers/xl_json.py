@@ -14,7 +14,7 @@ from typing import Any
 from xentui.model import Domain, DomainConfig, Endpoint, Mode, State
 from xentui.parsers.errors import ParseError, found_at, line_col
 from xentui.parsers.result import ParseResult
-from xentui.parsers.tree import from_json, mark_decisive, to_int, truthy
+from xentui.parsers.tree import from_json, json_get, json_str, mark_decisive, to_int, truthy
 from xentui.parsers.verdict import xl_verdict
 
 # Domain IDs above this are libxl's "invalid" placeholder (4294967295 in c_info.domid).
@@ -99,28 +99,16 @@ def _records(text: str, source: str) -> tuple[list[tuple[Any, int, str]], list[s
         i = end
 
 
-def _get(d: Any, *path: str) -> Any:
-    for p in path:
-        if not isinstance(d, dict):
-            return None
-        d = d.get(p)
-    return d
-
-
-def _str(v: Any) -> str | None:
-    return None if v is None or isinstance(v, (dict, list)) else str(v)
-
-
 def _vnc(node: Any, kind: str = "vnc") -> Endpoint | None:
-    if not isinstance(node, dict) or truthy(_str(node.get("enable"))) is not True:
+    if not isinstance(node, dict) or truthy(json_str(node.get("enable"))) is not True:
         return None
-    host = _str(node.get("listen")) or "127.0.0.1"
+    host = json_str(node.get("listen")) or "127.0.0.1"
     if kind == "spice":
-        port = to_int(_str(node.get("port")), 0) or None
-        return Endpoint("spice", _str(node.get("host")) or host, port)
+        port = to_int(json_str(node.get("port")), 0) or None
+        return Endpoint("spice", json_str(node.get("host")) or host, port)
     display = node.get("display")
-    unused = truthy(_str(node.get("findunused")))
-    port = 5900 + to_int(_str(display)) if display is not None and unused is not True else None
+    unused = truthy(json_str(node.get("findunused")))
+    port = 5900 + to_int(json_str(display)) if display is not None and unused is not True else None
     return Endpoint("vnc", host, port)
 
 
@@ -148,36 +136,36 @@ def _kind(obj: Any) -> str:
 
 def _size(v: Any) -> int | None:
     """A size or count; None when absent, elided, "<default>" or libxl's all-ones "not set" value."""
-    n = to_int(_str(v), -1)
+    n = to_int(json_str(v), -1)
     return n if 0 < n < 2**62 else None
 
 
 def _domain(obj: dict[str, Any], config: dict[str, Any], raw: str, source: str, where: str) -> Domain:
-    c_info = _get(config, "c_info") or {}
-    b_info = _get(config, "b_info") or {}
-    name = _str(_get(c_info, "name"))
+    c_info = json_get(config, "c_info") or {}
+    b_info = json_get(config, "b_info") or {}
+    name = json_str(json_get(c_info, "name"))
     if not name:
         raise ParseError(source, where, 'a "c_info.name"', "none")
     verdict = xl_verdict(config)
     wrapped = config is not obj
     domid_raw = obj.get("domid") if wrapped else None
     domid = domid_raw if isinstance(domid_raw, int) and 0 <= domid_raw < _MAX_DOMID else None
-    memory = _size(_get(b_info, "target_memkb"))
-    max_memory = _size(_get(b_info, "max_memkb")) or memory
-    max_vcpus = _size(_get(b_info, "max_vcpus"))
-    avail = _get(b_info, "avail_vcpus")
+    memory = _size(json_get(b_info, "target_memkb"))
+    max_memory = _size(json_get(b_info, "max_memkb")) or memory
+    max_vcpus = _size(json_get(b_info, "max_vcpus"))
+    avail = json_get(b_info, "avail_vcpus")
     online = len(avail) if isinstance(avail, list) and avail else max_vcpus
-    hvm = _get(b_info, "type.hvm") if isinstance(b_info, dict) else None
+    hvm = json_get(b_info, "type.hvm") if isinstance(b_info, dict) else None
     graphics: list[Endpoint] = []
-    for node, kind in ((_get(hvm, "vnc"), "vnc"), (_get(hvm, "spice"), "spice")):
+    for node, kind in ((json_get(hvm, "vnc"), "vnc"), (json_get(hvm, "spice"), "spice")):
         ep = _vnc(node, kind)
         if ep is not None:
             graphics.append(ep)
     for vfb in config.get("vfbs") or []:
-        ep = _vnc(_get(vfb, "vnc"))
+        ep = _vnc(json_get(vfb, "vnc"))
         if ep is not None and ep not in graphics:  # libvirt writes an HVM guest's VNC in both places
             graphics.append(ep)
-    serial = _get(hvm, "serial") or _get(hvm, "serial_list")
+    serial = json_get(hvm, "serial") or json_get(hvm, "serial_list")
     has_console = domid != 0 and (verdict.mode is not Mode.HVM or bool(serial))
     prefix = ("config",) if wrapped else ()
     decisive = {(*prefix, *f.split("/")) for f in verdict.fields}
@@ -185,7 +173,7 @@ def _domain(obj: dict[str, Any], config: dict[str, Any], raw: str, source: str, 
     return Domain(
         name=name,
         id=domid,
-        uuid=_str(_get(c_info, "uuid")),
+        uuid=json_str(json_get(c_info, "uuid")),
         state=State.UNKNOWN,
         memory_kib=memory,
         max_memory_kib=max(max_memory, memory or 0) if max_memory is not None else None,
