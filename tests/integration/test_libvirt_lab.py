@@ -218,6 +218,8 @@ def test_console_round_trip_in_the_real_tui(lab: QemuLab) -> None:
         t.wait_for("lab#")  # the shell prompt (tmux trims the trailing space)
         t.keys("exit", "Enter")  # the guest's init prints its banner and starts a new shell
         t.wait_until(lambda s: BANNER in s.split("exit", 1)[-1], "the guest's banner")
+        # Typed before the new shell reads its terminal, a line can be lost: wait for its prompt.
+        t.wait_until(lambda s: "lab#" in s.split("exit", 1)[-1].split(BANNER, 1)[-1], "the new shell's prompt")
         t.keys("echo hel''lo", "Enter")
         t.wait_until(lambda s: "\nhello" in s, "the guest's answer 'hello'")
         t.keys("C-]")
