@@ -20,6 +20,13 @@ def xen_app() -> XenTUI:
     return XenTUI(FilesSource([str(FIXTURES / "xl-list.txt"), str(FIXTURES / "xl-list-long.json")]), interval=60)
 
 
+async def _settled(pilot) -> None:  # type: ignore[no-untyped-def]
+    """After the keys: the rebuilds and the tree's layout they cause are done before the picture (on a loaded
+    machine one pause was not always enough)."""
+    for _ in range(3):
+        await pilot.pause(0.1)
+
+
 async def _filled(pilot) -> None:  # type: ignore[no-untyped-def]
     for _ in range(200):
         if pilot.app.query_one(DomainTable).row_count == 4:
@@ -44,6 +51,7 @@ def test_80x24_detail_opened(snap_compare) -> None:  # type: ignore[no-untyped-d
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _filled(pilot)
         await pilot.press("down", "enter")
+        await _settled(pilot)
 
     assert snap_compare(xen_app(), terminal_size=SMALL, run_before=before)
 
@@ -52,6 +60,7 @@ def test_xen_table_and_pv_detail(snap_compare) -> None:  # type: ignore[no-untyp
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _filled(pilot)
         await pilot.press("down")
+        await _settled(pilot)
 
     assert snap_compare(xen_app(), terminal_size=MEDIUM, run_before=before)
 
@@ -60,6 +69,7 @@ def test_xen_hvm_detail(snap_compare) -> None:  # type: ignore[no-untyped-def]
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _filled(pilot)
         await pilot.press("down", "down", "down", "i")
+        await _settled(pilot)
 
     assert snap_compare(xen_app(), terminal_size=LARGE, run_before=before)
 
@@ -68,6 +78,7 @@ def test_xen_raw_json(snap_compare) -> None:  # type: ignore[no-untyped-def]
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _filled(pilot)
         await pilot.press("down", "down", "r")
+        await _settled(pilot)
 
     assert snap_compare(xen_app(), terminal_size=MEDIUM, run_before=before)
 
@@ -76,5 +87,6 @@ def test_help(snap_compare) -> None:  # type: ignore[no-untyped-def]
     async def before(pilot) -> None:  # type: ignore[no-untyped-def]
         await _filled(pilot)
         await pilot.press("question_mark")
+        await _settled(pilot)
 
     assert snap_compare(xen_app(), terminal_size=MEDIUM, run_before=before)

@@ -34,7 +34,8 @@ for d in /var/cache /var/lib /var/log /run /etc; do
     mount -t overlay overlay -o "lowerdir=$d,upperdir=$scratch/$n/upper,workdir=$scratch/$n/work" "$d"
 done
 rm -rf /var/cache/libvirt /var/lib/libvirt /run/libvirt /run/sshd /var/log/libvirt
-if getent passwd libvirt-qemu >/dev/null; then userdel libvirt-qemu; fi
+# -f: a guest of the suite's own QEMU lab may be running as that user (/etc is an overlay here)
+if getent passwd libvirt-qemu >/dev/null; then userdel -f libvirt-qemu; fi
 for g in libvirt-qemu kvm; do if getent group "$g" >/dev/null; then groupdel "$g"; fi; done
 for p in /var/cache/libvirt /var/lib/libvirt /run/libvirt; do test ! -e "$p"; done
 ! getent passwd libvirt-qemu >/dev/null
