@@ -34,6 +34,9 @@ for d in /var/cache /var/lib /var/log /run /etc; do
     mount -t overlay overlay -o "lowerdir=$d,upperdir=$scratch/$n/upper,workdir=$scratch/$n/work" "$d"
 done
 rm -rf /var/cache/libvirt /var/lib/libvirt /run/libvirt /run/sshd /var/log/libvirt
+# The QEMU driver keeps defined guests in /etc/libvirt/qemu: the suite's own lab may have its guests defined
+# there right now (same names); a fresh machine has none.
+rm -f /etc/libvirt/qemu/*.xml
 # -f: a guest of the suite's own QEMU lab may be running as that user (/etc is an overlay here)
 if getent passwd libvirt-qemu >/dev/null; then userdel -f libvirt-qemu; fi
 for g in libvirt-qemu kvm; do if getent group "$g" >/dev/null; then groupdel "$g"; fi; done
