@@ -16,14 +16,14 @@ import enum
 from dataclasses import dataclass, field
 
 
-class _TextEnum(str, enum.Enum):
+class TextEnum(str, enum.Enum):
     """A str-valued enum whose str() and f-string form is its value (enum.StrEnum needs Python 3.11)."""
 
     def __str__(self) -> str:
         return str(self.value)
 
 
-class Mode(_TextEnum):
+class Mode(TextEnum):
     """Xen virtualization mode of a guest (HVM for every KVM/QEMU guest)."""
 
     PV = "PV"
@@ -32,7 +32,7 @@ class Mode(_TextEnum):
     UNKNOWN = "unknown"
 
 
-class State(_TextEnum):
+class State(TextEnum):
     RUNNING = "running"
     BLOCKED = "blocked"
     PAUSED = "paused"

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from xentui.model import Domain, Snapshot, State
+from xentui.model import Domain, Snapshot, State, TextEnum
 
 
 class SourceError(Exception):
@@ -46,14 +45,7 @@ class ConsoleStream(Protocol):
     def close(self) -> None: ...
 
 
-class _TextEnum(str, enum.Enum):
-    """str() and f-strings give the value (enum.StrEnum needs Python 3.11)."""
-
-    def __str__(self) -> str:
-        return str(self.value)
-
-
-class Lifecycle(_TextEnum):
+class Lifecycle(TextEnum):
     """A lifecycle action: its value is the verb in messages ("shutdown"), `label` what the menu says."""
 
     START = "start"
@@ -106,7 +98,7 @@ def lifecycle_choices(domain: Domain, offered: Iterable[Lifecycle]) -> tuple[Lif
     return tuple(a for a in fitting if a in have)
 
 
-class ConsoleRoute(_TextEnum):
+class ConsoleRoute(TextEnum):
     """How `Source.console` reaches a guest's serial console."""
 
     STREAM = "stream"  # a byte stream (libvirt's console stream), bridged to the terminal by xentui
@@ -114,7 +106,7 @@ class ConsoleRoute(_TextEnum):
     NONE = "none"  # no live consoles (saved outputs, the demo)
 
 
-class DisplayRoute(_TextEnum):
+class DisplayRoute(TextEnum):
     """Where the guests' VNC/SPICE servers listen, seen from where xentui runs."""
 
     LOCAL = "local"  # on this machine: a viewer here, or a tunnel to this host from the admin's workstation
