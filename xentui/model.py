@@ -149,6 +149,41 @@ class IOCounters:
     block_write: int = 0
 
 
+class XenbusState(int, enum.Enum):
+    """A split driver's state in xenstore (xen/include/public/io/xenbus.h)."""
+
+    UNKNOWN = 0
+    INITIALISING = 1
+    INIT_WAIT = 2
+    INITIALISED = 3
+    CONNECTED = 4
+    CLOSING = 5
+    CLOSED = 6
+    RECONFIGURING = 7
+    RECONFIGURED = 8
+
+
+@dataclass(frozen=True)
+class Frontend:
+    """One PV frontend of a guest as xenstore shows it live: `/local/domain/N/device/<kind>/<devid>/state`."""
+
+    kind: str  # "vif", "vbd", "vkbd", "console", "9pfs"…
+    devid: str
+    state: int  # a XenbusState value; anything else is kept as read
+
+    @property
+    def connected(self) -> bool:
+        return self.state == XenbusState.CONNECTED
+
+
+@dataclass(frozen=True)
+class XenstoreEntry:
+    """One key of a xenstore subtree, as read: full path and value (both hostile text: shown inert)."""
+
+    path: str
+    value: str
+
+
 @dataclass(frozen=True)
 class Domain:
     name: str
@@ -171,6 +206,8 @@ class Domain:
     config: DomainConfig | None = None
     io: IOCounters | None = None
     max_memory_unlimited: bool = False  # no maximum at all (then max_memory_kib is None)
+    # The PV frontends xenstore shows for the running guest; None when the source cannot read xenstore.
+    frontends: tuple[Frontend, ...] | None = None
 
     @property
     def memory_mib(self) -> int | None:
@@ -200,6 +237,7 @@ class HostInfo:
     demo: bool = False
     cpus: int | None = None
     memory_kib: int | None = None
+    free_memory_kib: int | None = None  # free to start guests with (Xen's free memory, libvirt's free memory)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Protocol, runtime_checkable
 
-from xentui.model import Domain, Snapshot, State, TextEnum
+from xentui.model import Domain, Snapshot, State, TextEnum, XenstoreEntry
 
 
 class SourceError(Exception):
@@ -177,6 +177,11 @@ class Source(Protocol):
 
     def lifecycle(self, domain: Domain, action: Lifecycle) -> None:
         """Carry out `action` (after `check_lifecycle`). Raises ActionError."""
+        ...
+
+    def read_xenstore(self, domain: Domain) -> tuple[XenstoreEntry, ...]:
+        """The running domain's `/local/domain/N` subtree, read now. Blocking (off the UI thread).
+        Raises ActionError saying why when this source cannot read xenstore or the domain is not running."""
         ...
 
     def close(self) -> None: ...

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from importlib import resources
 
-from xentui.model import ConfigNode, Domain, DomainConfig, HostInfo, Snapshot
+from xentui.model import ConfigNode, Domain, DomainConfig, HostInfo, Snapshot, XenstoreEntry
 from xentui.sources.base import (
     ALL_LIFECYCLE,
     ActionError,
@@ -145,6 +145,9 @@ class DemoSource:
     def lifecycle(self, domain: Domain, action: Lifecycle) -> None:
         check_lifecycle(self, action)
         self._lv.lifecycle(replace(domain, id=None), action)
+
+    def read_xenstore(self, domain: Domain) -> tuple[XenstoreEntry, ...]:
+        raise ActionError("the demo host has no xenstore")
 
     def close(self) -> None:
         self._lv.close()

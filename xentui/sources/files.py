@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 
-from xentui.model import Domain, HostInfo, Snapshot
+from xentui.model import Domain, HostInfo, Snapshot, XenstoreEntry
 from xentui.parsers.errors import ParseError
 from xentui.parsers.sniff import Parsed, merge_configs, merge_run_state, parse_text
 from xentui.sources.base import (
@@ -97,6 +97,9 @@ class FilesSource:
 
     def lifecycle(self, domain: Domain, action: Lifecycle) -> None:
         raise ActionError("saved files are read-only")
+
+    def read_xenstore(self, domain: Domain) -> tuple[XenstoreEntry, ...]:
+        raise ActionError("saved outputs have no live xenstore")
 
     def close(self) -> None:
         pass

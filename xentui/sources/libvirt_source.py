@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import Any
 
-from xentui.model import Domain, HostInfo, IOCounters, Snapshot, State, flags_for
+from xentui.model import Domain, HostInfo, IOCounters, Snapshot, State, XenstoreEntry, flags_for
 from xentui.parsers.errors import ParseError
 from xentui.parsers.libvirt_xml import parse_domain_xml
 from xentui.sources.base import (
@@ -250,6 +250,9 @@ class LibvirtSource:
 
     def set_change_callback(self, callback: Callable[[], None] | None) -> None:
         self._callback = callback
+
+    def read_xenstore(self, domain: Domain) -> tuple[XenstoreEntry, ...]:
+        raise ActionError(f"{self.label}: xenstore is readable only on a Xen dom0 (xen:///system here)")
 
     def close(self) -> None:
         conn, self._conn = self._conn, None

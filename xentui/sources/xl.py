@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from xentui.model import Domain, Endpoint, HostInfo, Mode, Snapshot
+from xentui.model import Domain, Endpoint, HostInfo, Mode, Snapshot, XenstoreEntry
 from xentui.parsers.errors import ParseError
 from xentui.parsers.sniff import merge_run_state, parse_text, row_domain
 from xentui.parsers.tables import parse_list_table
@@ -142,6 +142,9 @@ class ToolstackSource:
             self._run(_VERBS[action], domain.name)
         except SourceError as exc:
             raise ActionError(str(exc)) from None
+
+    def read_xenstore(self, domain: Domain) -> tuple[XenstoreEntry, ...]:
+        raise ActionError("xenstore view: not yet")
 
     def close(self) -> None:
         pass
