@@ -235,6 +235,9 @@ class ConsoleHost:
     def snapshot(self) -> Snapshot:
         return Snapshot(HostInfo("lab", self.label, "Fake 1.0", True), self.domains, time.monotonic())
 
+    def set_interval(self, seconds: float) -> None:
+        pass
+
     def set_change_callback(self, callback: Callable[[], None] | None) -> None:
         pass
 

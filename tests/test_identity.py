@@ -55,6 +55,9 @@ class RecordingHost:
     def snapshot(self) -> Snapshot:
         return Snapshot(HostInfo(self.host_name, self.label, "Xen 4.17.7", False), self._domains, time.monotonic())
 
+    def set_interval(self, seconds: float) -> None:
+        pass
+
     def set_change_callback(self, callback: Callable[[], None] | None) -> None:
         pass
 

@@ -4,13 +4,14 @@ import os
 import stat
 import threading
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import libvirt
 import pytest
 from conftest import FIXTURES
 
-from xentui.model import Domain, Mode, State
+from xentui.model import Domain, Mode, Snapshot, State
 from xentui.poller import Poller, compute_rates
 from xentui.sources.base import (
     READ_ONLY,
@@ -124,6 +125,9 @@ def test_poller_keeps_last_snapshot_and_backs_off() -> None:
             if self.fail:
                 raise SourceError("flaky: connection reset")
             return self.inner.snapshot()
+
+        def set_interval(self, seconds):  # type: ignore[no-untyped-def]
+            pass
 
         def set_change_callback(self, cb):  # type: ignore[no-untyped-def]
             pass
@@ -259,3 +263,37 @@ def test_poller_takes_a_new_interval_at_once() -> None:
         t.join(5)
         src.close()
     assert not t.is_alive()
+
+
+def test_poller_between_stream_frames_hands_back_the_last_frame_and_prefers_the_sources_cpu_pct() -> None:
+    class Streaming:
+        label, read_only = "stream", True
+
+        def __init__(self) -> None:
+            self.snap = DemoSource().snapshot()
+            self.intervals: list[float] = []
+
+        def snapshot(self) -> Snapshot:
+            return self.snap
+
+        def set_interval(self, seconds: float) -> None:
+            self.intervals.append(seconds)
+
+        def set_change_callback(self, cb: object) -> None:
+            pass
+
+    src = Streaming()
+    poller = Poller(src, lambda f: None, interval=2.0)  # type: ignore[arg-type]
+    first = poller.poll_once()
+    assert poller.poll_once() is first  # the same snapshot again: no new frame, rates kept
+    poller.set_interval(5.0)
+    assert src.intervals == [5.0]
+    web = next(d for d in src.snap.domains if d.name == "web-01")
+    later = replace(
+        src.snap,
+        taken_at=src.snap.taken_at + 1,
+        domains=tuple(replace(d, cpu_pct=42.5) if d is web else d for d in src.snap.domains),
+    )
+    src.snap = later
+    second = poller.poll_once()
+    assert second is not first and second.rates[web.key].cpu_pct == 42.5

@@ -198,6 +198,7 @@ class Domain:
     flags: str = "------"
     pv_drivers: bool = False
     cpu_time_ns: int | None = None
+    cpu_pct: float | None = None  # measured by the source over its own window (xentop's CPU(%)); else from cpu_time_ns
     host: str = ""
     source: str = ""
     hypervisor: str = ""  # libvirt domain type or "xen"

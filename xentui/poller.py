@@ -50,8 +50,8 @@ def compute_rates(prev: Snapshot | None, cur: Snapshot) -> dict[str, Rates]:
         p = old.get(d.key)
         if p is None or p.id != d.id:  # new, or restarted since: counters started again
             continue
-        cpu = None
-        if d.cpu_time_ns is not None and p.cpu_time_ns is not None and d.cpu_time_ns >= p.cpu_time_ns:
+        cpu = d.cpu_pct
+        if cpu is None and d.cpu_time_ns is not None and p.cpu_time_ns is not None and d.cpu_time_ns >= p.cpu_time_ns:
             cpu = (d.cpu_time_ns - p.cpu_time_ns) / (dt * 1e9) * 100
         io = {}
         if d.io is not None and p.io is not None:
@@ -82,6 +82,7 @@ class Poller:
         self._retime = False  # the interval changed: measure the wait again
         self._stopped = False
         self._last: Snapshot | None = None
+        self._frame: Frame | None = None  # the last good frame, handed back while the source has nothing new
         self._failures = 0
 
     def wake(self) -> None:
@@ -99,6 +100,7 @@ class Poller:
             self.interval = interval
             self._retime = True
             self._cond.notify_all()
+        self.source.set_interval(interval)
 
     def poll_once(self) -> Frame:
         """One refresh: a frame with new rates, or the last snapshot kept with the error and retry delay."""
@@ -112,9 +114,12 @@ class Poller:
                 self._last, {}, connected=False, error=str(exc), error_kind=exc.kind, reason=exc.reason, retry_in=delay
             )
         self._failures = 0
+        if snap is self._last and self._frame is not None:
+            return self._frame  # a streaming source between two of its frames: nothing new
         rates = compute_rates(self._last, snap)
         self._last = snap
-        return Frame(snap, rates, refresh_s=self._clock() - started)
+        self._frame = Frame(snap, rates, refresh_s=self._clock() - started)
+        return self._frame
 
     def _until_next_tick(self) -> float:
         """Refreshes fall on multiples of the interval, so that the hosts of a fleet refresh together and
@@ -137,6 +142,7 @@ class Poller:
                 self._cond.wait(left)
 
     def run(self) -> None:
+        self.source.set_interval(self.interval)
         self.source.set_change_callback(self.wake)
         try:
             while True:
@@ -145,10 +151,12 @@ class Poller:
                         break
                     # Cleared before polling: a change that arrives meanwhile still cuts the next wait short.
                     self._refresh = self._retime = False
+                last = self._frame
                 frame = self.poll_once()
                 if self._stopped:
                     break
-                self.on_frame(frame)
+                if frame is not last:
+                    self.on_frame(frame)
                 self._wait(frame)
         finally:
             self.source.set_change_callback(None)

@@ -171,6 +171,11 @@ class Source(Protocol):
         """Called (from any thread) when the source learns of a change before the next poll."""
         ...
 
+    def set_interval(self, seconds: float) -> None:
+        """The refresh interval, told before the first poll and on every change; a source that streams at its
+        own pace (xentop) follows it at once, the others ignore it."""
+        ...
+
     def console(self, domain: Domain) -> CommandConsole | ConsoleStream:
         """How to reach the domain's serial console, by `console_route`. Raises ActionError."""
         ...

@@ -146,6 +146,9 @@ class DemoSource:
         check_lifecycle(self, action)
         self._lv.lifecycle(replace(domain, id=None), action)
 
+    def set_interval(self, seconds: float) -> None:
+        pass  # polled: the poller keeps the time
+
     def read_xenstore(self, domain: Domain) -> tuple[XenstoreEntry, ...]:
         raise ActionError("the demo host has no xenstore")
 

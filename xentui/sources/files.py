@@ -98,6 +98,9 @@ class FilesSource:
     def lifecycle(self, domain: Domain, action: Lifecycle) -> None:
         raise ActionError("saved files are read-only")
 
+    def set_interval(self, seconds: float) -> None:
+        pass  # polled: the poller keeps the time
+
     def read_xenstore(self, domain: Domain) -> tuple[XenstoreEntry, ...]:
         raise ActionError("saved outputs have no live xenstore")
 

@@ -251,6 +251,9 @@ class LibvirtSource:
     def set_change_callback(self, callback: Callable[[], None] | None) -> None:
         self._callback = callback
 
+    def set_interval(self, seconds: float) -> None:
+        pass  # polled: the poller keeps the time
+
     def read_xenstore(self, domain: Domain) -> tuple[XenstoreEntry, ...]:
         raise ActionError(f"{self.label}: xenstore is readable only on a Xen dom0 (xen:///system here)")
 

@@ -143,6 +143,9 @@ class ToolstackSource:
         except SourceError as exc:
             raise ActionError(str(exc)) from None
 
+    def set_interval(self, seconds: float) -> None:
+        pass  # polled: the poller keeps the time
+
     def read_xenstore(self, domain: Domain) -> tuple[XenstoreEntry, ...]:
         raise ActionError("xenstore view: not yet")
 
