@@ -19,6 +19,7 @@ from xentui.model import Domain, Snapshot
 from xentui.parsers.errors import ParseError
 from xentui.sources.base import SourceError
 from xentui.sources.factory import Opened, Options, Request, open_request
+from xentui.sources.uri import UriError
 from xentui.text import printable
 
 
@@ -37,7 +38,11 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
         action="append",
         metavar="URI",
         default=d,
-        help="libvirt URI (xen:///system, qemu+ssh://host/system) or a host named in the config; repeat for a fleet",
+        help=(
+            "libvirt URI (xen:///system, qemu+ssh://host/system), xl on a dom0 without libvirtd "
+            "(xl+ssh://[user@]host[:port][/?keyfile=PATH], xl:// here) or a host named in the config; "
+            "repeat for a fleet"
+        ),
     )
     g.add_argument("--config", metavar="FILE", default=d, help="hosts file (default ~/.config/xentui/config.toml)")
     g.add_argument("--xl", action="store_true", default=d if suppress else False, help="use xl on this Xen dom0")
@@ -255,8 +260,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ParseError as exc:
         print(f"xentui: error: {printable(str(exc))}", file=sys.stderr)
         return 2
-    except (UsageError, config.ConfigError) as exc:
-        print(f"xentui: error: {exc}", file=sys.stderr)
+    except (UsageError, config.ConfigError, UriError) as exc:
+        print(f"xentui: error: {printable(str(exc))}", file=sys.stderr)
         return 2
     except SourceError as exc:
         print(f"xentui: error: {printable(str(exc))}", file=sys.stderr)

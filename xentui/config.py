@@ -1,4 +1,4 @@
-"""The hosts file: named libvirt URIs for the fleet view, in TOML.
+"""The hosts file: named libvirt URIs (or xl ones, for a dom0 without libvirtd) for the fleet view, in TOML.
 
     # ~/.config/xentui/config.toml
     interval = 2                       # optional: refresh every 2 s
@@ -8,6 +8,9 @@
 
     [hosts.kvm7]
     uri = "qemu+ssh://root@kvm7/system"
+
+    [hosts.dom0-b]                     # xl over one ssh connection: no libvirtd needed there
+    uri = "xl+ssh://root@dom0-b.example.net:2222/?keyfile=~/.ssh/dom0_ed25519"
 
 `xentui` with no source option watches every host listed; `-c dom0-a` picks one by name.
 """
@@ -19,6 +22,8 @@ import re
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+from xentui.sources.uri import UriError, is_xl_uri, parse_xl_uri
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -103,7 +108,15 @@ def _read(doc: dict[str, object], path: str) -> Config:
             raise ConfigError(f"{path}: hosts.{name}: unknown setting {extra[0]!r} (known: uri)")
         uri = table.get("uri")
         if not isinstance(uri, str) or "://" not in uri:
-            raise ConfigError(f'{path}: hosts.{name}: uri must be a libvirt URI such as "xen+ssh://root@dom0/system"')
+            raise ConfigError(
+                f"{path}: hosts.{name}: uri must be a libvirt URI such as "
+                '"xen+ssh://root@dom0/system", or "xl+ssh://root@dom0" for xl over ssh'
+            )
+        if is_xl_uri(uri):
+            try:
+                parse_xl_uri(uri)
+            except UriError as exc:
+                raise ConfigError(f"{path}: hosts.{name}: {exc}") from None
         specs.append(HostSpec(uri, name))
     log_dir = os.path.expanduser(console_log) if console_log is not None else None
     return Config(tuple(specs), float(interval) if interval is not None else None, path, log_dir)

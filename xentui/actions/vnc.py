@@ -19,6 +19,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from xentui.model import Domain, Endpoint
 from xentui.sources.base import Display, DisplayRoute
+from xentui.sources.uri import is_xl_uri
 
 VIEWERS = ("xtigervncviewer", "vncviewer", "remote-viewer", "gvncviewer")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -133,8 +134,8 @@ def plan(
     if over_ssh and not has_display:
         return _hint(domain, ep, tunnel_target, route, source_uri, env, warning)
     if remote and loopback:
-        # Only the remote host can reach it. virt-viewer tunnels over the libvirt URI by itself.
-        found = which("virt-viewer")  # type: ignore[operator]
+        # Only the remote host can reach it. virt-viewer tunnels over a libvirt URI by itself (not over xl's).
+        found = None if is_xl_uri(source_uri) else which("virt-viewer")  # type: ignore[operator]
         if has_display and found:
             return Launch((str(found), "--connect", source_uri, "--", domain.name), ep, warning)
         return _hint(domain, ep, tunnel_target, route, source_uri, env, warning, workstation=True)
@@ -187,7 +188,9 @@ def _hint(
         f"  {viewer}",
     ]
     remote_uri = ""
-    if remote:
+    if is_xl_uri(uri):
+        remote_uri = ""  # no libvirt there for virt-viewer
+    elif remote:
         remote_uri = uri
     elif uri and "://" in uri and not uri.startswith("test:"):
         remote_uri = uri.replace(":///", f"+ssh://{route.target}/", 1)

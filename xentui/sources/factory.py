@@ -19,7 +19,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from xentui import config
-from xentui.sources.base import Source
+from xentui.sources.base import Display, DisplayRoute, Source
+from xentui.sources.uri import XlUri, is_xl_uri, parse_xl_uri, uri_host
 
 _LIBVIRT_SOCKETS = {
     "xen:///system": ("/run/libvirt/virtxend-sock",),
@@ -41,7 +42,7 @@ class Spec:
     """One source to open."""
 
     kind: Kind
-    target: str = ""  # LIBVIRT: the URI; DEMO: a node XML ("" for the built-in demo host)
+    target: str = ""  # LIBVIRT: the URI; XL: an xl:// or xl+ssh:// URI ("" for this dom0); DEMO: a node XML
     files: tuple[str, ...] = ()  # FILES: the saved outputs
     name: str = ""  # the host's name in the table; "" lets the source name itself
     why: str = ""  # why it was chosen, said to the user when the choice was automatic
@@ -109,7 +110,8 @@ def detect() -> Spec:
 
 def plan(request: Request, env: Mapping[str, str] | None = None) -> Plan:
     """Which sources, in this order: --demo-host; -f; --demo; -c (URIs or configured names) before --xl/--xm;
-    the hosts file's hosts; LIBVIRT_DEFAULT_URI; else what this machine has. Raises config.ConfigError."""
+    the hosts file's hosts; LIBVIRT_DEFAULT_URI; else what this machine has. Raises config.ConfigError, or
+    UriError for an xl URI that cannot be used."""
     env = os.environ if env is None else env
     if request.demo_host:
         return Plan((Spec(Kind.DEMO, os.path.abspath(request.demo_host)),))
@@ -123,10 +125,18 @@ def plan(request: Request, env: Mapping[str, str] | None = None) -> Plan:
     cfg = config.load(path, required=bool(request.config))
     hosts = config.resolve(list(request.connect), cfg)
     if hosts:
-        return Plan(tuple(Spec(Kind.LIBVIRT, h.uri, name=h.name) for h in hosts), interval=cfg.interval)
+        return Plan(tuple(_host_spec(h.uri, h.name) for h in hosts), interval=cfg.interval)
     uri = env.get("LIBVIRT_DEFAULT_URI")
     spec = Spec(Kind.LIBVIRT, uri, why="LIBVIRT_DEFAULT_URI") if uri else detect()
     return Plan((spec,), spec.why, cfg.interval)
+
+
+def _host_spec(uri: str, name: str) -> Spec:
+    """A URI of the command line or the hosts file: xl's own (checked now), else libvirt's."""
+    if is_xl_uri(uri):
+        parse_xl_uri(uri)
+        return Spec(Kind.XL, uri, name=name)
+    return Spec(Kind.LIBVIRT, uri, name=name)
 
 
 def unique_names(specs: Sequence[Spec]) -> tuple[Spec, ...]:
@@ -148,10 +158,11 @@ def unique_names(specs: Sequence[Spec]) -> tuple[Spec, ...]:
 
 def _default_name(spec: Spec) -> str:
     from xentui.sources.libvirt_source import short_uri
-    from xentui.sources.uri import uri_host
 
     if spec.kind is Kind.LIBVIRT:
         return str(uri_host(spec.target) or short_uri(spec.target))
+    if spec.kind is Kind.XL and spec.target:
+        return parse_xl_uri(spec.target).host_port or Kind.XL.value
     return str(spec.kind.value)
 
 
@@ -162,9 +173,7 @@ def open_source(spec: Spec, options: Options) -> Source:
 
         return LibvirtSource(spec.target, read_only=options.read_only, name=spec.name or None, batch=options.batch)
     if spec.kind in (Kind.XL, Kind.XM):
-        from xentui.sources.xl import ToolstackSource
-
-        return ToolstackSource(spec.kind.value, read_only=options.read_only, timeout=options.timeout, name=spec.name)
+        return _open_toolstack(spec, options)
     if spec.kind is Kind.FILES:
         from xentui.sources.files import FilesSource
 
@@ -172,6 +181,30 @@ def open_source(spec: Spec, options: Options) -> Source:
     from xentui.sources.demo import DEMO_HOSTNAME, DemoSource
 
     return DemoSource(read_only=options.read_only, host_xml=spec.target or None, name=spec.name or DEMO_HOSTNAME)
+
+
+def _open_toolstack(spec: Spec, options: Options) -> Source:
+    """xl/xm here, or xl on a remote dom0 through one ssh connection (named host[:port] unless configured)."""
+    from xentui.sources.runner import Runner, SshRunner, SshTarget
+    from xentui.sources.xl import ToolstackSource
+
+    where = parse_xl_uri(spec.target) if spec.target else XlUri()
+    if not where.remote:
+        return ToolstackSource(spec.kind.value, read_only=options.read_only, timeout=options.timeout, name=spec.name)
+    target = SshTarget(where.user, where.host, where.port, where.keyfile, where.known_hosts, where.verify)
+    runner: Runner = SshRunner(target, connect_timeout=options.timeout)
+    source = ToolstackSource(
+        spec.kind.value,
+        runner=runner,
+        read_only=options.read_only,
+        timeout=options.timeout,
+        name=spec.name or where.host_port,
+    )
+    if where.remote:
+        # Its guests' displays listen on the remote dom0: a tunnel away, through the same ssh target.
+        source.display = Display(DisplayRoute.TUNNEL, spec.target)
+        source.label = spec.target
+    return source
 
 
 def open_sources(specs: Sequence[Spec], options: Options) -> tuple[Source, ...]:

@@ -7,15 +7,19 @@ again, so every word is quoted for it: a domain name never becomes shell syntax 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
 import subprocess
 import tempfile
+import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from xentui.sources.base import SourceError
 from xentui.sources.commands import DEFAULT_TIMEOUT, run
 
 
@@ -33,6 +37,10 @@ class Runner(Protocol):
         """stdout of `command` on the dom0; SourceError naming it when it is missing, hangs or fails."""
         ...
 
+    def connect(self) -> None:
+        """Reach the dom0 now if not already (blocking): SourceError saying why not ("auth" when refused)."""
+        ...
+
     def close(self) -> None: ...
 
 
@@ -45,6 +53,9 @@ class LocalRunner:
     def run(self, command: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> str:
         return run(command, timeout)
 
+    def connect(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
 
@@ -54,6 +65,9 @@ class SshTarget:
     user: str  # "" for ssh's default (~/.ssh/config, the local user)
     host: str
     port: int | None = None
+    keyfile: str = ""  # ssh -i (libvirt's keyfile=): only this key is offered
+    known_hosts: str = ""  # ssh's UserKnownHostsFile, "" for ssh's own
+    verify: bool = True  # False: the host key is neither checked nor recorded (libvirt's no_verify=1)
 
     @property
     def destination(self) -> str:
@@ -64,10 +78,26 @@ class SshTarget:
         where = f"{self.user}@{host}" if self.user else host
         return f"{where}:{self.port}" if self.port else where
 
+    def options(self) -> list[str]:
+        """How to log in to this host, for every ssh started to it (commands, tunnels)."""
+        opts = ["-p", str(self.port)] if self.port else []
+        if self.keyfile:
+            opts += ["-i", os.path.expanduser(self.keyfile), "-o", "IdentitiesOnly=yes"]
+        known = os.path.expanduser(self.known_hosts) if self.known_hosts else ("" if self.verify else os.devnull)
+        if known:
+            opts += ["-o", f"UserKnownHostsFile={known}"]
+        if not self.verify:
+            opts += ["-o", "StrictHostKeyChecking=no"]
+        return opts
+
+
+RETRY_AFTER_S = 2.0  # a failed connect is not tried again sooner
+
 
 class SshRunner:
-    """Every command over one ssh master connection (ControlMaster), opened by the first command and closed
-    by `close`. BatchMode: ssh never prompts over the dashboard; a key or an agent must let it in."""
+    """Every command over one ssh master connection (ControlMaster), opened once (`connect`, or the first
+    command) and closed by `close`. BatchMode: ssh never prompts over the dashboard; a key or an agent must
+    let it in, and a host key not yet known fails (with how to add it) rather than asking."""
 
     def __init__(self, target: SshTarget, connect_timeout: float = 10.0) -> None:
         self.target = target
@@ -75,37 +105,130 @@ class SshRunner:
         self.connect_timeout = connect_timeout
         # A private directory: the control socket grants the connection to whoever can open it.
         self._dir = tempfile.mkdtemp(prefix="xentui-ssh-")
-        self._control = os.path.join(self._dir, "master")
+        self.control_path = os.path.join(self._dir, "master")
+        self._lock = threading.Lock()
+        self._closed = False
+        self._failure: tuple[float, SourceError] | None = None  # the last failed connect: when, and why
 
     def options(self) -> list[str]:
-        opts = [
+        return [
             "-o", "BatchMode=yes",
             "-o", f"ConnectTimeout={max(1, int(self.connect_timeout))}",
             "-o", "ServerAliveInterval=10",
             "-o", "ServerAliveCountMax=3",
             "-o", "ControlMaster=auto",
-            "-o", f"ControlPath={self._control}",
+            "-o", f"ControlPath={self.control_path}",
             "-o", "ControlPersist=yes",
+            *self.target.options(),
         ]  # fmt: skip
-        if self.target.port:
-            opts += ["-p", str(self.target.port)]
-        return opts
 
     def argv(self, command: Sequence[str], tty: bool = False) -> list[str]:
+        if not tty:
+            # Long-running children (a stream, watches) started together must share one master, not race to
+            # open one each; a console (tty) may not wait here, and ssh opens the master itself if needed.
+            with contextlib.suppress(SourceError):
+                self.connect()
         remote = " ".join(shlex.quote(word) for word in command)
         return ["ssh", *self.options(), "-t" if tty else "-T", "--", self.target.destination, remote]
 
+    def connect(self, timeout: float | None = None) -> None:
+        """Open the master connection unless it is open; SourceError (kind "auth" when refused) if it cannot."""
+        with self._lock:
+            if self._closed:
+                raise SourceError(f"{self.where}: connection closed")
+            if os.path.exists(self.control_path):
+                return
+            failed = self._failure
+            if failed is not None and time.monotonic() - failed[0] < RETRY_AFTER_S:
+                raise failed[1]  # threads that waited for the same attempt do not each wait again
+            limit = timeout if timeout is not None else self.connect_timeout + 5
+            try:
+                self._ssh(["true"], limit, "ssh")
+            except SourceError as exc:
+                self._failure = (time.monotonic(), exc)
+                raise
+            self._failure = None
+
     def run(self, command: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> str:
-        return run(self.argv(command), timeout)
+        self.connect(max(timeout, self.connect_timeout + 5))
+        return self._ssh(command, timeout, " ".join(command))
+
+    def _ssh(self, command: Sequence[str], timeout: float, shown: str) -> str:
+        try:
+            done = subprocess.run(
+                self.argv_raw(command),
+                capture_output=True,
+                timeout=timeout,
+                check=False,
+                stdin=subprocess.DEVNULL,
+                env={**os.environ, "LC_ALL": "C"},
+            )
+        except FileNotFoundError:
+            raise SourceError("ssh: command not found (install the OpenSSH client)") from None
+        except subprocess.TimeoutExpired:
+            raise SourceError(f"{self.where}: {shown}: no answer within {timeout:g} s") from None
+        except OSError as exc:
+            raise SourceError(f"{self.where}: ssh: {exc.strerror or exc}") from None
+        if done.returncode != 0:
+            raise ssh_error(self.target, command[0] if command else "", done.returncode, done.stderr, shown)
+        return done.stdout.decode("utf-8", "replace")
+
+    def argv_raw(self, command: Sequence[str]) -> list[str]:
+        """`argv` without opening the master first."""
+        remote = " ".join(shlex.quote(word) for word in command)
+        return ["ssh", *self.options(), "-T", "--", self.target.destination, remote]
 
     def close(self) -> None:
-        if os.path.exists(self._control):
-            subprocess.run(
-                ["ssh", "-o", f"ControlPath={self._control}", "-O", "exit", self.target.destination],
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                timeout=10,
-                check=False,
+        with self._lock:
+            self._closed = True
+            if os.path.exists(self.control_path):
+                subprocess.run(
+                    ["ssh", "-o", f"ControlPath={self.control_path}", "-O", "exit", "--", self.target.destination],
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    timeout=10,
+                    check=False,
+                )
+            shutil.rmtree(self._dir, ignore_errors=True)
+
+
+_UNREACHABLE = (
+    "Could not resolve hostname",
+    "Connection refused",
+    "Connection timed out",
+    "No route to host",
+    "Network is unreachable",
+    "Connection closed by",
+    "Connection reset by",
+)
+
+
+def ssh_error(target: SshTarget, program: str, status: int, stderr: bytes, shown: str) -> SourceError:
+    """One line for a failed ssh command: ssh's own failure (status 255) by its cause, else the remote
+    command's. Only ssh's last words are kept; they are the remote's text, shown inert by the caller."""
+    lines = [ln.strip() for ln in stderr.decode("utf-8", "replace").splitlines() if ln.strip()]
+    said = [ln for ln in lines if not ln.startswith(("Warning: Permanently added", "@@@"))]
+    last = said[-1] if said else f"exit status {status}"
+    where = str(target)
+    if status == 255:
+        text = "\n".join(lines)
+        if "Permission denied" in text or "Too many authentication failures" in text:
+            reason = f"ssh login refused ({last}): check the key (keyfile=PATH in the URI, or the agent)"
+            return SourceError(f"{where}: {reason}", kind="auth", reason=reason)
+        if "Host key verification failed" in text or "HOST IDENTIFICATION HAS CHANGED" in text:
+            port = f"-p {target.port} " if target.port else ""
+            changed = "changed" if "HOST IDENTIFICATION HAS CHANGED" in text else "not known here"
+            reason = (
+                f"the host key of {target.host} is {changed}: check its fingerprint and add it to known_hosts "
+                f"(ssh-keyscan {port}{target.host} >> ~/.ssh/known_hosts), then retry"
             )
-        shutil.rmtree(self._dir, ignore_errors=True)
+            return SourceError(f"{where}: {reason}", kind="auth", reason=reason)
+        if any(m in text for m in _UNREACHABLE) or not said:
+            reason = f"unreachable over ssh: {last}"
+            return SourceError(f"{where}: {reason}", reason=reason)
+    if status == 127 and program:
+        reason = f"{program}: command not found on the remote host (is it a Xen dom0? is {program} on root's PATH?)"
+        return SourceError(f"{where}: {reason}", reason=reason)
+    reason = f"{shown}: {last}"
+    return SourceError(f"{where}: {reason}", reason=reason)
