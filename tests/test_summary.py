@@ -8,11 +8,17 @@ from dataclasses import replace
 import pytest
 from conftest import read_fixture
 
-from xentui.model import Domain, DomainConfig, Endpoint, Mode, State
+from xentui.columns import column, mode_text
+from xentui.fleet import HostStatus
+from xentui.model import Domain, DomainConfig, Endpoint, Frontend, HostInfo, Mode, Snapshot, State, XenbusState
 from xentui.parsers.libvirt_xml import parse_domain_xml
 from xentui.parsers.xl_json import parse_xl_json
 from xentui.parsers.xm import parse_sxp_domains
-from xentui.summary import Boot, Console, Disk, Nic, Summary, summarize
+from xentui.poller import Frame
+from xentui.summary import Boot, Console, Disk, Nic, Summary, live_pv_text, summarize
+from xentui.summary.live_pv import state_name
+from xentui.ui.widgets.detail_pane import live_pv_line
+from xentui.ui.widgets.summary_bar import host_line, resources_text, summary_text
 
 
 def _by_name(domains: tuple[Domain, ...]) -> dict[str, Domain]:
@@ -274,3 +280,141 @@ def test_no_memory_maximum() -> None:
 )
 def test_cut_short_configurations_are_flagged(fixture: str, parse, name: str, cut: bool) -> None:  # type: ignore[no-untyped-def]
     assert summarize(_by_name(parse(read_fixture(fixture)).domains)[name]).cut_short is cut
+
+
+# -- live PV-driver triage (xenstore's frontends beside the configuration's verdict) -----------------------------
+def _xl(name: str) -> Domain:
+    return _by_name(parse_xl_json(read_fixture("xl-list-long.json")).domains)[name]
+
+
+def _fe(kind: str, devid: str, state: int) -> Frontend:
+    return Frontend(kind, devid, state)
+
+
+VIF_UP, VBD_UP = _fe("vif", "0", XenbusState.CONNECTED), _fe("vbd", "51712", XenbusState.CONNECTED)
+VIF_INIT, VBD_INIT = _fe("vif", "0", XenbusState.INITIALISING), _fe("vbd", "768", XenbusState.INITIALISING)
+
+
+def test_mode_cell_follows_the_live_frontends_where_xenstore_was_read() -> None:
+    hvm = _xl("hvmguest")  # xen_platform_pci default (on): the configuration says PV drivers are available
+    assert hvm.pv_drivers and hvm.frontends is None
+    assert mode_text(hvm) == "HVM+pv"  # no xenstore read: the configuration's rule
+    assert mode_text(replace(hvm, frontends=(VIF_UP, VBD_INIT))) == "HVM+pv"
+    assert mode_text(replace(hvm, frontends=(VIF_INIT, VBD_INIT))) == "HVM"
+    assert mode_text(replace(hvm, frontends=())) == "HVM"
+    off = replace(hvm, pv_drivers=False)
+    assert mode_text(off) == "HVM" and mode_text(replace(off, frontends=(VBD_UP,))) == "HVM+pv"
+    pv = _xl("pvguest")
+    assert mode_text(replace(pv, frontends=(VIF_UP,))) == "PV" and mode_text(replace(pv, frontends=())) == "PV"
+    cell = column("mode").render(replace(hvm, frontends=(VIF_INIT,)), None)
+    assert cell.plain == "HVM"
+
+
+def test_connected_frontends_named_beside_the_configured_evidence() -> None:
+    s = summarize(replace(_xl("hvmguest"), frontends=(VIF_UP, VBD_UP, _fe("vif", "1", XenbusState.CONNECTED))))
+    assert s.live_pv is not None
+    assert s.live_pv.connected == ("vif", "vbd") and s.live_pv.evidence == ("xen_platform_pci default (on)",)
+    assert live_pv_text(s.live_pv) == "PV drivers live: vif, vbd connected"
+    assert not s.live_pv.emulated_only
+
+
+def test_platform_device_on_but_no_frontend_connected_is_said_plainly() -> None:
+    s = summarize(replace(_xl("hvmguest"), frontends=(VBD_INIT, VIF_INIT)))
+    assert s.live_pv is not None and s.live_pv.emulated_only and s.live_pv.platform_on
+    assert live_pv_text(s.live_pv) == (
+        "platform device on, no PV frontend connected: emulated devices only (no PV drivers in the guest?)"
+        "; vbd 768 initialising, vif 0 initialising"
+    )
+    # No frontend at all (a guest configured without disks or NICs on the PV path) reads the same.
+    bare = summarize(replace(_xl("hvmguest"), frontends=())).live_pv
+    assert bare is not None and live_pv_text(bare).startswith("platform device on, no PV frontend connected")
+
+
+def test_platform_device_off_and_other_states() -> None:
+    off = summarize(replace(_xl("hvmguest"), pv_drivers=False, frontends=(_fe("vbd", "768", 99),))).live_pv
+    assert off is not None
+    assert live_pv_text(off) == "no PV frontend connected: emulated devices only; vbd 768 state 99"
+    mixed = summarize(replace(_xl("hvmguest"), frontends=(VBD_UP, _fe("vif", "0", XenbusState.INIT_WAIT)))).live_pv
+    assert mixed is not None and live_pv_text(mixed) == "PV drivers live: vbd connected; vif 0 init wait"
+    closing = summarize(replace(_xl("pvguest"), frontends=(_fe("vif", "0", XenbusState.CLOSED),))).live_pv
+    assert closing is not None and live_pv_text(closing) == "no PV frontend connected; vif 0 closed"
+    assert [state_name(s) for s in (0, 2, 4, 5, 7, 8, -1)] == [
+        "unknown", "init wait", "connected", "closing", "reconfiguring", "reconfigured", "state -1",
+    ]  # fmt: skip
+
+
+def test_no_live_line_without_xenstore_or_for_domain_0() -> None:
+    assert summarize(_xl("hvmguest")).live_pv is None  # the source did not read xenstore
+    assert summarize(replace(_xl("Domain-0"), frontends=())).live_pv is None  # it holds the backends
+    kvm = summarize(parse_domain_xml(read_fixture("virsh-dumpxml-kvm.xml")).domains[0])
+    assert kvm.live_pv is None
+
+
+def test_live_line_in_the_detail_pane_is_inert() -> None:
+    hostile = Frontend("vif\x1b[31m[bold]", "0\u202e", XenbusState.INITIALISING)
+    s = summarize(replace(_xl("hvmguest"), frontends=(hostile,)))
+    assert s.live_pv is not None
+    line = live_pv_line(s.live_pv)
+    assert "\x1b" not in line.plain and "\u202e" not in line.plain
+    assert "vif\\x1b[31m[bold] 0\\u202e initialising" in line.plain
+    assert line.plain.endswith(" · configured: xen_platform_pci default (on)")
+
+
+# -- the header: the host's memory and CPUs ----------------------------------------------------------------------
+def _frame(host: HostInfo, domains: tuple[Domain, ...] = ()) -> Frame:
+    return Frame(Snapshot(host, domains, 0.0), {}, connected=True)
+
+
+GIB = 1024 * 1024
+
+
+def test_host_memory_and_cpus_like_xentop() -> None:
+    host = HostInfo("dom0-a", "xl", "Xen 4.17.5", cpus=8, memory_kib=64 * GIB, free_memory_kib=41 * GIB + GIB // 2)
+    assert resources_text(host) == "Mem 64.0G total, 22.5G used, 41.5G free, 8 CPUs"
+    assert resources_text(host, compact=True) == "41.5G free/64.0G, 8 CPUs"
+    text = summary_text(_frame(host), 1.0, "xl").plain
+    assert (
+        text.splitlines()[0]
+        == " dom0-a  Xen 4.17.5  Mem 64.0G total, 22.5G used, 41.5G free, 8 CPUs  xl  read-only  every 1s"
+    )
+
+
+def test_unknown_host_figures_are_left_out_never_zero() -> None:
+    bare = HostInfo("h", "file:x", "")
+    assert resources_text(bare) == "" and resources_text(bare, compact=True) == ""
+    assert summary_text(_frame(bare), 1.0, "file:x").plain.splitlines()[0] == " h    file:x  read-only  every 1s"
+    assert resources_text(replace(bare, cpus=1)) == "1 CPU"
+    assert resources_text(replace(bare, memory_kib=512 * 1024)) == "Mem 512M total"
+    assert resources_text(replace(bare, memory_kib=512 * 1024), compact=True) == "512M mem"
+    assert resources_text(replace(bare, free_memory_kib=0)) == "0M free"  # known to be none free: said
+
+
+@pytest.mark.parametrize("width", [80, 100, 200])
+def test_header_fits_80_columns(width: int) -> None:
+    host = HostInfo(
+        "xen-host-01.example.com", "xl", "Xen 4.17.5", cpus=32, memory_kib=256 * GIB, free_memory_kib=100 * GIB
+    )
+    domains = tuple(replace(_xl("pvguest"), name=f"g{i}", id=i) for i in range(1, 6))
+    lines = summary_text(_frame(host, domains), 1.0, "xl", width).plain.splitlines()
+    assert all(len(line) <= width for line in lines)
+    both = " ".join(lines)
+    assert "read-only" in lines[0] and "every 1s" in lines[0]
+    assert "100.0G free" in both and "32 CPUs" in both
+    if width == 200:
+        assert lines[0].endswith("Mem 256.0G total, 156.0G used, 100.0G free, 32 CPUs  xl  read-only  every 1s")
+    if width == 80:
+        assert len(lines) == 2 and lines[1].endswith("| 100.0G free/256.0G, 32 CPUs")
+
+
+def test_header_third_line_only_when_two_cannot_hold_it() -> None:
+    host = HostInfo("xen-demo", "demo", "Xen 4.17 (simulated)", demo=True, cpus=32, memory_kib=64 * GIB)
+    domains = tuple(replace(_xl("pvguest"), name=f"g{i}", id=i, state=st) for i, st in enumerate(State))
+    lines = summary_text(_frame(host, domains), 1.0, "demo", 80).plain.splitlines()
+    assert len(lines) == 3 and lines[2] == " Mem 64.0G total, 32 CPUs"
+    assert "DEMO DATA  read-only  every 1s" in lines[0]
+
+
+def test_fleet_host_line_has_the_compact_figures() -> None:
+    host = HostInfo("dom0-b", "xl+ssh://root@b", "Xen 4.20.0", cpus=4, memory_kib=16 * GIB, free_memory_kib=GIB)
+    status = HostStatus("dom0-b", "xl+ssh://root@b", frame=_frame(host))
+    assert "  Xen 4.20.0  1024M free/16.0G, 4 CPUs " in host_line(status, 8).plain

@@ -87,8 +87,16 @@ def human_duration(ns: int | None) -> str:
     return f"{d}d{h:02d}h{m:02d}m" if d else f"{h}:{m:02d}:{s:02d}"
 
 
+def has_pv_drivers(d: Domain) -> bool:
+    """HVM+pv: live, at least one PV frontend connected where the source read xenstore; else the configuration's
+    verdict (platform device on, or PV devices configured)."""
+    if d.frontends is not None:
+        return any(f.connected for f in d.frontends)
+    return d.pv_drivers
+
+
 def mode_text(d: Domain) -> str:
-    return d.mode.value + ("+pv" if d.pv_drivers and d.mode is Mode.HVM else "")
+    return d.mode.value + ("+pv" if d.mode is Mode.HVM and has_pv_drivers(d) else "")
 
 
 def _vcpus(d: Domain) -> str:

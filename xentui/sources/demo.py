@@ -27,6 +27,7 @@ from xentui.sources.base import (
     Lifecycle,
     check_lifecycle,
 )
+from xentui.sources.demo_xenstore import demo_frontends, demo_xenstore
 from xentui.sources.libvirt_source import LibvirtSource
 
 _LOAD = re.compile(r"""<\w+:demo\b[^>]*\bload=['"](\d+)""")
@@ -102,7 +103,8 @@ class DemoSource:
             t = 86_400 + (now if d.state.value in ("running", "blocked") else 0.0)
             phase = (sum(map(ord, d.name)) % 17) / 3
             cpu = int(1e9 * (d.max_vcpus or 1) * load * (t - 2.1 * math.cos(t / 7 + phase)))
-        return replace(d, id=domid, host=self.host_name, cpu_time_ns=cpu, config=self._renumbered(d, domid))
+        shown = replace(d, id=domid, host=self.host_name, cpu_time_ns=cpu, config=self._renumbered(d, domid))
+        return replace(shown, frontends=demo_frontends(shown))  # what its simulated xenstore shows
 
     def _renumbered(self, d: Domain, domid: int | None) -> DomainConfig | None:
         """The config as Xen would show it: the test driver's id attribute, one higher, put right."""
@@ -150,7 +152,7 @@ class DemoSource:
         pass  # polled: the poller keeps the time
 
     def read_xenstore(self, domain: Domain) -> tuple[XenstoreEntry, ...]:
-        raise ActionError("the demo host has no xenstore")
+        return demo_xenstore(domain)
 
     def close(self) -> None:
         self._lv.close()

@@ -10,9 +10,10 @@ import re
 
 from xentui.model import Domain
 from xentui.summary.facts import Boot, Console, Devices, Disk, Nic, Summary
+from xentui.summary.live_pv import LivePv, live_pv, live_pv_text
 from xentui.summary.readers import READERS
 
-__all__ = ["Boot", "Console", "Disk", "Nic", "Summary", "summarize"]
+__all__ = ["Boot", "Console", "Disk", "LivePv", "Nic", "Summary", "live_pv", "live_pv_text", "summarize"]
 
 _ELIDED = re.compile(r"\.{3,}|…+")  # "......" where lines were left out of a pasted output
 
@@ -43,6 +44,7 @@ def summarize(domain: Domain) -> Summary:
         consoles=devices.consoles if devices is not None else None,
         graphics=domain.graphics if config is not None or domain.graphics else None,
         cut_short=config is not None and _cut_short(config.format, config.raw),
+        live_pv=live_pv(domain),
     )
 
 

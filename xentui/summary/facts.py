@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from xentui.model import Endpoint, Mode
+from xentui.summary.live_pv import LivePv
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class Summary:
     consoles: tuple[Console, ...] | None
     graphics: tuple[Endpoint, ...] | None
     cut_short: bool = False  # the configuration text ends early or has lines elided: absent may be unseen
+    live_pv: LivePv | None = None  # the PV frontends xenstore shows, where the source read it
 
 
 @dataclass(frozen=True)

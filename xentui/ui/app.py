@@ -15,7 +15,7 @@ from textual.widgets import Footer, Input
 
 from xentui.actions import vnc
 from xentui.actions.console import DEFAULT_DETACH, bridge, key_name, parse_detach_key, run_command_console
-from xentui.fleet import Fleet, FleetFrame, RowKey
+from xentui.fleet import Fleet, FleetFrame, RowKey, UnknownRow
 from xentui.model import Domain
 from xentui.sources.base import (
     ActionError,
@@ -59,6 +59,7 @@ class XenTUI(ConsoleApp):
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("d", "toggle_detail", "Detail"),
         Binding("r", "toggle_raw", "Raw config"),
+        Binding("X", "toggle_xenstore", "Xenstore of the domain", show=False),
         Binding("c", "console_pane", "Console"),
         Binding("C", "console", "Full-terminal console", show=False),
         Binding("v", "vnc", "VNC"),
@@ -179,7 +180,13 @@ class XenTUI(ConsoleApp):
     def _show_detail(self) -> None:
         pane = self.query_one(DetailPane)
         if pane.display:
-            pane.show(self.query_one(DomainTable).selected)
+            table = self.query_one(DomainTable)
+            key = table.selected_key
+            try:
+                source = self.source_of(key) if key is not None else None
+            except UnknownRow:
+                source = None
+            pane.show(table.selected, source)
 
     @on(DomainTable.RowHighlighted)
     def _highlighted(self) -> None:
@@ -239,6 +246,12 @@ class XenTUI(ConsoleApp):
         pane.display = True
         self._show_detail()
         pane.toggle_raw()
+
+    def action_toggle_xenstore(self) -> None:
+        pane = self.query_one(DetailPane)
+        pane.display = True
+        pane.toggle_xenstore()
+        self._show_detail()
 
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
