@@ -44,6 +44,7 @@ class TopRow:
     net_rx_kib: int
     vbd_read: int
     vbd_write: int
+    cpu_pct: float | None = None  # CPU(%) over xentop's own window (0.0 in its first iteration)
 
 
 def _header_index(lines: list[str], first: str, source: str) -> int:
@@ -181,6 +182,7 @@ def _top_row(line: str, header: list[str], where: str, source: str) -> TopRow:
             net_rx_kib=int(cols.get("NETRX(k)", "0")),
             vbd_read=int(cols.get("VBD_RSECT", "0")) * 512,
             vbd_write=int(cols.get("VBD_WSECT", "0")) * 512,
+            cpu_pct=float(cols["CPU(%)"]) if _NUM.fullmatch(cols.get("CPU(%)", "")) else None,
         )
     except (KeyError, ValueError):
         found = repr(line.strip()[:40])

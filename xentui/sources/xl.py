@@ -1,19 +1,26 @@
-"""A Xen dom0 through its command-line toolstack: `xl` (or `xm` on xend hosts).
+"""A Xen dom0 through its command-line toolstack: `xl` (or `xm` on xend hosts), here or through a runner (ssh).
 
-Each refresh runs `xl list` (cheap); `xl list -l` and xenstore are read again only when the
-set of domains changes.
+With `xl`, nothing is forked per refresh: figures come from one long-running `xentop -b` (xentop_stream.py),
+domains appearing or leaving from `xenstore-watch` children (xenstore.py). `xl list -l` (configurations,
+domain IDs, displays) is read again only when the set of domains changes (names in xentop's frames, or a
+xenstore event); `xl info` (the host's CPUs, total and free memory) only when the set of domains or their
+memory changes; each running HVM guest's PV frontends (`xenstore-ls`) when the set of domains changes or
+its backends do.
+
+`xm` hosts keep polling `xm list` each refresh, and so does `xl` where xentop is missing (said in the header).
 """
 
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import replace
 
-from xentui.model import Domain, Endpoint, HostInfo, Mode, Snapshot, XenstoreEntry
+from xentui.model import Domain, Endpoint, Frontend, HostInfo, Mode, Snapshot, XenstoreEntry
 from xentui.parsers.errors import ParseError
-from xentui.parsers.sniff import merge_run_state, parse_text, row_domain
+from xentui.parsers.sniff import merge_run_state, parse_text, row_domain, top_domain
 from xentui.parsers.tables import parse_list_table
 from xentui.sources.base import (
     ALL_LIFECYCLE,
@@ -27,7 +34,9 @@ from xentui.sources.base import (
     SourceError,
     check_lifecycle,
 )
-from xentui.sources.commands import run
+from xentui.sources.runner import LocalRunner, Runner
+from xentui.sources.xenstore import BACKENDS, DOMAINS_CHANGED, Watches, backend_domid, read_domain, read_frontends
+from xentui.sources.xentop_stream import XentopFrame, XentopStream
 
 # The toolstack's verb for each action. Starting needs the guest's config file (`xl create FILE`), which the
 # dashboard does not know: START is not offered.
@@ -35,6 +44,8 @@ _VERBS = {
     Lifecycle.SHUTDOWN: "shutdown", Lifecycle.REBOOT: "reboot", Lifecycle.PAUSE: "pause",
     Lifecycle.RESUME: "unpause", Lifecycle.DESTROY: "destroy",
 }  # fmt: skip
+BACKEND_GAP_S = 1.0  # at most one frontends read a second, however chatty a backend is
+NO_XENTOP = "xentop: command not found: reading `xl list` every refresh instead"
 
 
 class ToolstackSource:
@@ -42,69 +53,102 @@ class ToolstackSource:
     console_route = ConsoleRoute.COMMAND
     display = Display(DisplayRoute.LOCAL)
 
-    def __init__(self, tool: str = "xl", read_only: bool = True, timeout: float = 10.0, name: str = "") -> None:
+    def __init__(
+        self,
+        tool: str = "xl",
+        read_only: bool = True,
+        timeout: float = 10.0,
+        name: str = "",
+        runner: Runner | None = None,
+    ) -> None:
         self.tool = tool
         self.label = tool
+        self.runner: Runner = runner or LocalRunner()
         self.host_name = name or socket.gethostname()
         self.read_only = read_only
         self.timeout = timeout
+        self.calls = 0  # commands run through the runner (not the long-running children)
+        self._interval = 1.0
+        self._callback: Callable[[], None] | None = None
+        self._lock = threading.Lock()  # what the children's threads hand over: flags, dirty domains
+        self._polling = tool != "xl"
+        self._notes: tuple[str, ...] = ()
+        self._stream: XentopStream | None = None
+        self._watches: Watches | None = None
+        self._timer: threading.Timer | None = None
+        self._frontends_read_at = float("-inf")
+        self._stale = True  # read `xl list -l` at the next snapshot
+        self._dirty: set[int] = set()  # domains whose frontends to read again
+        self._configs: dict[str, Domain] = {}
+        self._configs_at = float("-inf")
+        self._configs_seq = 0
+        self._gone: frozenset[str] = frozenset()  # names the last `xl list -l` dropped
+        self._frame_names: frozenset[str] | None = None
+        self._frontends: dict[int, tuple[Frontend, ...] | None] = {}
+        self._frontends_seq = 0
         self._host: HostInfo | None = None
-        self._configs: dict[tuple[int | None, str], Domain] = {}
-        self._ids: tuple[tuple[int | None, str], ...] = ()
-        self.calls = 0
+        self._host_key: object = None
+        self._snap: Snapshot | None = None
+        self._snap_key: object = None
+        # `xm`, or the fallback: `xl list` each refresh.
+        self._ids: tuple[tuple[int | None, str], ...] | None = None
+
+    # -- commands -------------------------------------------------------------------------------------------
 
     def _run(self, *args: str) -> str:
         self.calls += 1
-        return run([self.tool, *args], self.timeout)
+        return self.runner.run([self.tool, *args], self.timeout)
 
-    def _host_info(self) -> HostInfo:
-        if self._host is None:
-            version = ""
-            cpus = mem = None
-            try:
-                info = dict(
-                    (k.strip(), v.strip()) for k, _, v in (ln.partition(":") for ln in self._run("info").splitlines())
-                )
-                v = info.get("xen_version") or ".".join(
-                    p.strip(".")
-                    for p in (info.get("xen_major", ""), info.get("xen_minor", ""), info.get("xen_extra", ""))
-                    if p.strip(".")
-                )
-                version = f"Xen {v}" if v else ""
-                cpus = int(info["nr_cpus"]) if info.get("nr_cpus", "").isdigit() else None
-                mem = int(info["total_memory"]) * 1024 if info.get("total_memory", "").isdigit() else None
-            except SourceError:
-                pass
-            self._host = HostInfo(self.host_name, self.tool, version or "Xen", self.read_only, False, cpus, mem)
+    def _host_info(self, key: object) -> HostInfo:
+        """`xl info`, read again when `key` (the set of domains and their memory) changes."""
+        if self._host is not None and key == self._host_key:
+            return self._host
+        self._host_key = key
+        try:
+            info = {k.strip(): v.strip() for k, _, v in (ln.partition(":") for ln in self._run("info").splitlines())}
+        except SourceError:
+            if self._host is not None:
+                return self._host
+            info = {}
+        v = info.get("xen_version") or ".".join(
+            p.strip(".") for p in (info.get("xen_major", ""), info.get("xen_minor", ""), info.get("xen_extra", ""))
+            if p.strip(".")
+        )  # fmt: skip
+
+        def kib(field: str) -> int | None:
+            return int(info[field]) * 1024 if info.get(field, "").isdigit() else None
+
+        cpus = int(info["nr_cpus"]) if info.get("nr_cpus", "").isdigit() else None
+        self._host = HostInfo(
+            self.host_name, self.tool, f"Xen {v}" if v else "Xen", self.read_only, False,
+            cpus, kib("total_memory"), kib("free_memory"),
+        )  # fmt: skip
         return self._host
 
-    def snapshot(self) -> Snapshot:
-        text = self._run("list")
-        try:
-            rows = [row_domain(r, self.tool) for r in parse_list_table(text, f"{self.tool} list")]
-        except ParseError as exc:
-            raise SourceError(f"unexpected output from {self.tool} list: {exc}") from None
-        ids = tuple(sorted(((r.id, r.name) for r in rows), key=str))
-        if ids != self._ids:
-            self._configs = self._read_configs()
-            self._ids = ids
-        merged = merge_run_state(list(self._configs.values()), rows)
-        host = self._host_info()
-        present = {(r.id, r.name) for r in rows}
-        domains = tuple(replace(d, host=host.hostname, source=self.tool) for d in merged if (d.id, d.name) in present)
-        return Snapshot(host, domains, time.monotonic())
-
-    def _read_configs(self) -> dict[tuple[int | None, str], Domain]:
+    def _read_configs(self) -> None:
         try:
             parsed = parse_text(self._run("list", "-l"), f"{self.tool} list -l")
         except (SourceError, ParseError):
-            return {}  # the table alone still shows every domain; modes show as unknown
-        out = {}
+            return  # keep what was known: the rows alone still show every domain
+        configs = {}
         for d in parsed.domains:
             if d.id is not None and d.mode is Mode.HVM:
                 d = replace(d, graphics=tuple(self._vnc_port(d.id, g) for g in d.graphics))
-            out[(d.id, d.name)] = d
-        return out
+            configs[d.name] = d
+        self._gone = frozenset(self._configs) - frozenset(configs)
+        self._configs, self._configs_at = configs, time.monotonic()
+        self._configs_seq += 1
+        if not self._polling:
+            self._frontends = {}
+            self._read_frontends({d.id for d in configs.values() if d.id is not None})
+
+    def _read_frontends(self, domids: set[int]) -> None:
+        hvm = {d.id for d in self._configs.values() if d.mode is Mode.HVM and d.id}
+        for domid in sorted(domids & hvm):
+            self.calls += 1
+            self._frontends[domid] = read_frontends(self.runner, domid, self.timeout)
+            self._frontends_seq += 1
+            self._frontends_read_at = time.monotonic()
 
     def _vnc_port(self, domid: int, ep: Endpoint) -> Endpoint:
         """QEMU picks the port when vncunused is set; xl records it in xenstore."""
@@ -112,27 +156,165 @@ class ToolstackSource:
             return ep
         base = f"/local/domain/{domid}/console"
         try:
-            port = int(run(["xenstore-read", f"{base}/vnc-port"], self.timeout).strip())
+            self.calls += 1
+            port = int(self.runner.run(["xenstore-read", f"{base}/vnc-port"], self.timeout).strip())
         except (SourceError, ValueError):
             return ep
         try:
-            listen = run(["xenstore-read", f"{base}/vnc-listen"], self.timeout).strip() or ep.host
+            self.calls += 1
+            listen = self.runner.run(["xenstore-read", f"{base}/vnc-listen"], self.timeout).strip() or ep.host
         except SourceError:
             listen = ep.host
         return Endpoint("vnc", listen, port)
 
+    # -- snapshots --------------------------------------------------------------------------------------------
+
+    def snapshot(self) -> Snapshot:
+        if self._polling:
+            return self._poll()
+        stream = self._start_stream()
+        frame = stream.frame or stream.wait_frame(self.timeout)
+        if frame is None:
+            if stream.missing:
+                self._polling, self._notes = True, (NO_XENTOP,)
+                return self._poll()
+            raise SourceError(f"xentop: {stream.problem or f'no output within {self.timeout:g} s'}")
+        return self._compose(stream, frame)
+
+    def _start_stream(self) -> XentopStream:
+        if self._stream is None:
+            self._stream = XentopStream(self.runner)
+            self._stream.set_interval(self._interval)
+            self._stream.on_change = self._wake
+            self._stream.start()
+        return self._stream
+
+    def _compose(self, stream: XentopStream, frame: XentopFrame) -> Snapshot:
+        with self._lock:
+            stale, dirty = self._stale, self._dirty
+            self._stale, self._dirty = False, set()
+        names = frozenset(r.name for r in frame.rows)
+        if stale or (names != self._frame_names and names != frozenset(self._configs)):
+            self._read_configs()
+        elif dirty and time.monotonic() - self._frontends_read_at >= BACKEND_GAP_S:
+            self._read_frontends(dirty)
+        elif dirty:  # read them a moment later: a chatty backend does not make us spin
+            with self._lock:
+                self._dirty |= dirty
+            self._backend_wake_later()
+        self._frame_names = names
+        # After an event `xl list -l` may be newer than the frame: its set of domains is the one to show.
+        newer = self._configs_at > frame.taken_at
+        blank_cpu = frame.fresh and self._snap is not None  # a new xentop's CPU time against the old one's
+        rows = [
+            replace(top_domain(r, self.tool), cpu_time_ns=None) if blank_cpu else top_domain(r, self.tool)
+            for r in frame.rows
+            if not (newer and r.name in self._gone)
+        ]
+        shown = {r.name for r in rows} | (set(self._configs) if newer else set())
+        merged = merge_run_state([d for n, d in self._configs.items() if n in shown], rows)
+        host = self._host_info((frozenset(shown), sum(r.memory_kib for r in frame.rows)))
+        pct = {r.name: r.cpu_pct for r in frame.rows}
+        domains = tuple(
+            replace(
+                d,
+                host=host.hostname,
+                source=self.tool,
+                cpu_pct=pct.get(d.name),
+                frontends=self._frontends.get(d.id) if d.mode is Mode.HVM and d.id else None,
+            )
+            for d in merged
+        )
+        problems = tuple(p for p in (stream.problem, *self._watch_problems(), *self._notes) if p)
+        key = (frame.seq, self._configs_seq, self._frontends_seq, host, problems)
+        if self._snap is not None and key == self._snap_key:
+            return self._snap  # nothing new since: the poller shows nothing new
+        self._snap, self._snap_key = Snapshot(host, domains, frame.taken_at, problems), key
+        return self._snap
+
+    def _watch_problems(self) -> tuple[str, ...]:
+        return self._watches.problems if self._watches is not None else ()
+
+    def _poll(self) -> Snapshot:
+        """`xm list` / `xl list` now (xm hosts, or no xentop); `list -l` again when the set of domains changes."""
+        text = self._run("list")
+        try:
+            rows = [row_domain(r, self.tool) for r in parse_list_table(text, f"{self.tool} list")]
+        except ParseError as exc:
+            raise SourceError(f"unexpected output from {self.tool} list: {exc}") from None
+        ids = tuple(sorted(((r.id, r.name) for r in rows), key=str))
+        with self._lock:
+            stale, self._stale = self._stale, False
+        if ids != self._ids or stale:
+            self._read_configs()
+            self._ids = ids
+        present = set(ids)
+        configs = [d for d in self._configs.values() if (d.id, d.name) in present]
+        merged = merge_run_state(configs, rows)
+        host = self._host_info((ids, sum(r.memory_kib or 0 for r in rows)))
+        domains = tuple(replace(d, host=host.hostname, source=self.tool) for d in merged)
+        problems = tuple(p for p in (*self._watch_problems(), *self._notes) if p)
+        return Snapshot(host, domains, time.monotonic(), problems)
+
+    # -- events -----------------------------------------------------------------------------------------------
+
     def set_change_callback(self, callback: Callable[[], None] | None) -> None:
-        pass  # no events from the command line: polled only
+        self._callback = callback
+        if callback is not None and self.tool == "xl" and self._watches is None:
+            self._watches = Watches(self.runner, (*DOMAINS_CHANGED, BACKENDS), self._event)
+            self._watches.start()
+
+    def _wake(self) -> None:
+        callback = self._callback
+        if callback is not None:
+            callback()
+
+    def _event(self, path: str) -> None:
+        """A watch fired (on its thread): domains came or went, a backend changed, or a watcher is in trouble."""
+        if path in DOMAINS_CHANGED:
+            with self._lock:
+                self._stale = True
+            self._wake()
+            return
+        domid = backend_domid(path)
+        if domid is None:
+            self._wake()  # a watcher's trouble, or its return: the header says so
+            return
+        with self._lock:
+            self._dirty.add(domid)
+        self._backend_wake_later()
+
+    def _backend_wake_later(self) -> None:
+        """One wake when the frontends may be read again (at once if they may now); one pending at most."""
+        with self._lock:
+            if self._timer is not None:
+                return
+            wait = max(0.0, self._frontends_read_at + BACKEND_GAP_S - time.monotonic())
+            self._timer = threading.Timer(wait, self._backend_wake)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _backend_wake(self) -> None:
+        with self._lock:
+            self._timer = None
+        self._wake()
+
+    def set_interval(self, seconds: float) -> None:
+        self._interval = seconds
+        if self._stream is not None:
+            self._stream.set_interval(seconds)
+
+    # -- actions ----------------------------------------------------------------------------------------------
 
     def console(self, domain: Domain) -> CommandConsole | ConsoleStream:
         if domain.id is None or not domain.state.active:
             raise ActionError(f"{domain.name} is not running: start it to use its console")
         if not domain.has_console:
             raise ActionError(f"{domain.name} has no serial or PV console")
-        kind = "serial" if domain.mode is Mode.HVM else "pv"
         if self.tool == "xm":
-            return CommandConsole(("xm", "console", domain.name))
-        return CommandConsole((self.tool, "console", "-t", kind, domain.name))
+            return CommandConsole(tuple(self.runner.argv(["xm", "console", domain.name], tty=True)))
+        kind = "serial" if domain.mode is Mode.HVM else "pv"
+        return CommandConsole(tuple(self.runner.argv([self.tool, "console", "-t", kind, domain.name], tty=True)))
 
     def lifecycle(self, domain: Domain, action: Lifecycle) -> None:
         check_lifecycle(self)
@@ -143,11 +325,17 @@ class ToolstackSource:
         except SourceError as exc:
             raise ActionError(str(exc)) from None
 
-    def set_interval(self, seconds: float) -> None:
-        pass  # polled: the poller keeps the time
-
     def read_xenstore(self, domain: Domain) -> tuple[XenstoreEntry, ...]:
-        raise ActionError("xenstore view: not yet")
+        if not domain.state.active:
+            raise ActionError(f"{domain.name} is not running: xenstore holds running domains only")
+        return read_domain(self.runner, domain.id, domain.name, self.timeout)
 
     def close(self) -> None:
-        pass
+        with self._lock:
+            timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()
+        for part in (self._stream, self._watches):
+            if part is not None:
+                part.close()
+        self.runner.close()

@@ -1,0 +1,110 @@
+"""`xenstore-ls -f` parsing: the exact quoting of Xen's xenstore_client.c, hostile values and names as text."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from xentui.model import Frontend, XenbusState, XenstoreEntry
+from xentui.parsers.errors import ParseError
+from xentui.parsers.xenstore import frontends_of, parse_xenstore_ls, unescape
+from xentui.sources.xenstore import backend_domid
+
+
+def sanitise(value: bytes) -> str:
+    """xenstore_client.c's sanitise_value(), as xenstore-ls prints a value (Xen 4.x to 4.20)."""
+    out = []
+    for c in value:
+        if 0x20 <= c <= 0x7E and c != 0x5C:
+            out.append(chr(c))
+        elif c in (0x09, 0x0A, 0x0D, 0x5C):
+            out.append({0x09: "\\t", 0x0A: "\\n", 0x0D: "\\r", 0x5C: "\\\\"}[c])
+        elif c < 0o10:
+            out.append(f"\\{c:03o}")
+        else:
+            out.append(f"\\x{c:02x}")
+    return "".join(out)
+
+
+def test_keys_values_and_unreadable_keys() -> None:
+    text = (
+        '/local/domain/3 = ""\n'
+        '/local/domain/3/name = "hvmguest"\n'
+        '/local/domain/3/device/vif/0/mac = "00:16:3e:5f:4a:01"\n'
+        "/local/domain/3/secret:\n"
+        '/local/domain/3/vm = "/vm/54a90ec9-816e-4ae8-b1ad-8fb46f726eab"\n'
+    )
+    assert parse_xenstore_ls(text) == (
+        XenstoreEntry("/local/domain/3", ""),
+        XenstoreEntry("/local/domain/3/name", "hvmguest"),
+        XenstoreEntry("/local/domain/3/device/vif/0/mac", "00:16:3e:5f:4a:01"),
+        XenstoreEntry("/local/domain/3/secret", ""),
+        XenstoreEntry("/local/domain/3/vm", "/vm/54a90ec9-816e-4ae8-b1ad-8fb46f726eab"),
+    )
+
+
+def test_escapes_are_decoded_and_quotes_are_not_escaped() -> None:
+    # A guest wrote: ESC ] 0;title BEL, markup, a quote, a shell substitution, a newline, a backslash, é.
+    raw = '\x1b]0;pwned\x07[bold red]x[/] "quoted" = "y" $(id)\n\\é'.encode()
+    line = f'/local/domain/7/data/evil = "{sanitise(raw)}"'
+    assert line == (
+        '/local/domain/7/data/evil = "\\x1b]0;pwned\\007[bold red]x[/] "quoted" = "y" $(id)\\n\\\\\\xc3\\xa9"'
+    )
+    (entry,) = parse_xenstore_ls(line + "\n")
+    assert entry == XenstoreEntry("/local/domain/7/data/evil", raw.decode())
+
+
+def test_every_byte_comes_back() -> None:
+    rng = random.Random(15)
+    for _ in range(300):
+        raw = bytes(rng.randrange(256) for _ in range(rng.randrange(40)))
+        (entry,) = parse_xenstore_ls(f'/k = "{sanitise(raw)}"\n')
+        assert entry.value == raw.decode("utf-8", "replace")
+    for n in range(256):
+        assert unescape(sanitise(bytes([n]) + b"7")) == (bytes([n]) + b"7").decode("utf-8", "replace")
+
+
+def test_a_value_cut_to_the_terminal_is_marked() -> None:
+    # What xenstore-ls prints on a narrow terminal (never through a pipe): `\...` before the closing quote.
+    (entry,) = parse_xenstore_ls('/local/domain/3/description = "a long val\\..."\n')
+    assert entry.value == "a long val…"
+    (entry,) = parse_xenstore_ls('/k = "ends with a backslash\\\\..."\n')  # an escaped backslash, then "..."
+    assert entry.value == "ends with a backslash\\..."
+
+
+def test_lines_xenstore_ls_never_prints_are_errors() -> None:
+    with pytest.raises(ParseError, match=r"2:1: expected a key"):
+        parse_xenstore_ls('/a = "1"\nxenstore-ls: could not access permissions\n')
+    with pytest.raises(ParseError):
+        parse_xenstore_ls('/a = "unterminated\n')
+
+
+def test_frontends_from_a_device_subtree() -> None:
+    entries = parse_xenstore_ls(
+        '/local/domain/3/device = ""\n'
+        '/local/domain/3/device/vbd/768/state = "4"\n'
+        '/local/domain/3/device/vbd/5632/state = "1"\n'
+        '/local/domain/3/device/vif/0/state = "4"\n'
+        '/local/domain/3/device/vif/0/mac = "00:16:3e:00:00:01"\n'
+        '/local/domain/3/device/vkbd/0/state = "\\x1b[31m"\n'  # a guest may write anything there
+        '/local/domain/3/device/vif/1/state = "6"\n'
+        '/local/domain/30/device/vif/0/state = "4"\n'  # another domain's, never this one's
+    )
+    fronts = frontends_of(entries, 3)
+    assert fronts == (
+        Frontend("vbd", "768", 4),
+        Frontend("vbd", "5632", 1),
+        Frontend("vif", "0", 4),
+        Frontend("vif", "1", XenbusState.CLOSED),
+        Frontend("vkbd", "0", 0),
+    )
+    assert [f.connected for f in fronts] == [True, False, True, False, False]
+
+
+def test_backend_paths_name_the_frontend_domain() -> None:
+    assert backend_domid("/local/domain/0/backend/vif/3/0/state") == 3
+    assert backend_domid("/local/domain/0/backend/vbd/12") == 12
+    assert backend_domid("/local/domain/0/backend") is None
+    assert backend_domid("/local/domain/0/backend/vif") is None
+    assert backend_domid("@introduceDomain") is None

@@ -1,0 +1,432 @@
+"""The streaming xl source against stand-in `xentop`, `xl`, `xenstore-watch` and `xenstore-ls` programs on
+PATH that replay real outputs of the Xen lab (tests/fixtures/xen-4.20-*): the real subprocess, thread and
+restart paths run; only the dom0 is played."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import stat
+import sys
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from conftest import FIXTURES
+
+from xentui.model import Frontend, Mode, Snapshot, State
+from xentui.parsers.tables import parse_xentop
+from xentui.sources.base import ActionError, CommandConsole, SourceError
+from xentui.sources.xentop_stream import XentopStream
+from xentui.sources.xl import NO_XENTOP, ToolstackSource
+
+BATCH = FIXTURES / "xen-4.20-xentop-batch.txt"  # two frames of the lab's dom0 and three guests
+
+# xentop -b: the fixture's frames in turn, one every FAKE_XENTOP_SLEEP (else -d) seconds, flushed each.
+XENTOP = """
+import os, sys, time
+args = sys.argv[1:]
+d = args[args.index("-d") + 1]
+with open(os.environ["FAKE_DIR"] + "/xentop.calls", "a") as f:
+    f.write(" ".join(args) + "\\n")
+frames, cur = [], None
+for line in open(os.environ.get("FAKE_XENTOP_BATCH", "{batch}")):
+    if line.split()[:2] == ["NAME", "STATE"]:
+        cur = [line]
+        frames.append(cur)
+    elif cur is not None and line.strip():
+        cur.append(line)
+mode = os.environ.get("FAKE_XENTOP_MODE", "")
+if mode == "fail":
+    sys.exit("Failed to initialize xenstat library")
+n = 0
+while True:
+    sys.stdout.write("".join(frames[n % len(frames)]))
+    sys.stdout.flush()
+    n += 1
+    if mode == "hang":
+        time.sleep(3600)
+    time.sleep(float(os.environ.get("FAKE_XENTOP_SLEEP") or d))
+"""
+
+# xl: list / list -l / info from files the test may rewrite; anything else recorded.
+XL = """
+import os, sys
+d = os.environ["FAKE_DIR"]
+args = sys.argv[1:]
+with open(d + "/xl.calls", "a") as f:
+    f.write(" ".join(args) + "\\n")
+files = {"list -l": d + "/xl-list-l.json", "list": "{fixtures}/xen-4.20-xl-list.txt",
+         "info": "{fixtures}/xen-4.20-xl-info.txt"}
+name = files.get(" ".join(args))
+if name is None:
+    sys.exit(0)
+sys.stdout.write(open(name).read())
+"""
+
+# xenstore-watch PATH: fires once when set up, then for every line of FAKE_DIR/events under PATH.
+WATCH = """
+import os, sys, time
+path = sys.argv[1]
+print(path, flush=True)
+events = open(os.environ["FAKE_DIR"] + "/events")
+while True:
+    line = events.readline()
+    if not line:
+        time.sleep(0.02)
+        continue
+    line = line.strip()
+    if line == path or line.startswith(path + "/"):
+        print(line, flush=True)
+"""
+
+# xenstore-ls -f PATH: the keys of FAKE_DIR/xenstore.txt under PATH.
+XS_LS = """
+import os, sys
+path = sys.argv[-1]
+with open(os.environ["FAKE_DIR"] + "/xenstore-ls.calls", "a") as f:
+    f.write(path + "\\n")
+keys = [ln for ln in open(os.environ["FAKE_DIR"] + "/xenstore.txt") if ln.startswith(path + "/")]
+if not keys:
+    sys.exit("xenstore-ls: xs_directory (" + path + "): No such file or directory")
+sys.stdout.write("".join(keys))
+"""
+
+# The HVM guest (domain 3) with its PV frontends: a vif connected, a vbd still initialising.
+XENSTORE = """\
+/local/domain/3/device = ""
+/local/domain/3/device/vbd = ""
+/local/domain/3/device/vbd/768 = ""
+/local/domain/3/device/vbd/768/backend = "/local/domain/0/backend/vbd/3/768"
+/local/domain/3/device/vbd/768/state = "1"
+/local/domain/3/device/vif = ""
+/local/domain/3/device/vif/0 = ""
+/local/domain/3/device/vif/0/backend = "/local/domain/0/backend/vif/3/0"
+/local/domain/3/device/vif/0/state = "4"
+/local/domain/3/name = "hvmguest"
+/local/domain/3/data/evil = "\\x1b]0;pwned\\007[bold red]x[/] "$(id)\\n"
+"""
+
+
+def _script(path: Path, body: str) -> None:
+    path.write_text(f"#!{sys.executable}\n" + body)
+    path.chmod(path.stat().st_mode | stat.S_IEXEC)
+
+
+@dataclass
+class Dom0:
+    dir: Path
+
+    def calls(self, tool: str) -> list[str]:
+        f = self.dir / f"{tool}.calls"
+        return f.read_text().splitlines() if f.exists() else []
+
+    def event(self, path: str) -> None:
+        with (self.dir / "events").open("a") as f:
+            f.write(path + "\n")
+
+    def set_domains(self, records: list[dict[str, object]]) -> None:
+        tmp = self.dir / "xl-list-l.tmp"
+        tmp.write_text(json.dumps(records, indent=4))
+        tmp.replace(self.dir / "xl-list-l.json")
+
+
+@pytest.fixture
+def dom0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Dom0:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    _script(bin_dir / "xentop", XENTOP.replace("{batch}", str(BATCH)))
+    _script(bin_dir / "xl", XL.replace("{fixtures}", str(FIXTURES)))
+    _script(bin_dir / "xenstore-watch", WATCH)
+    _script(bin_dir / "xenstore-ls", XS_LS)
+    (tmp_path / "events").write_text("")
+    (tmp_path / "xenstore.txt").write_text(XENSTORE)
+    (tmp_path / "xl-list-l.json").write_text((FIXTURES / "xen-4.20-xl-list-l.json").read_text())
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    monkeypatch.setenv("FAKE_DIR", str(tmp_path))
+    monkeypatch.setenv("FAKE_XENTOP_SLEEP", "0.3")
+    return Dom0(tmp_path)
+
+
+class Woken:
+    """The change callback: counts wakes, lets a test wait for the next one."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._cond = threading.Condition()
+
+    def __call__(self) -> None:
+        with self._cond:
+            self.count += 1
+            self._cond.notify_all()
+
+
+def wait_for(src: ToolstackSource, test: Callable[[Snapshot], bool], timeout: float) -> Snapshot:
+    end = time.monotonic() + timeout
+    while True:
+        snap = src.snapshot()
+        if test(snap):
+            return snap
+        assert time.monotonic() < end, f"not within {timeout} s: {[d.name for d in snap.domains]} {snap.problems}"
+        time.sleep(0.02)
+
+
+@pytest.fixture
+def source(dom0: Dom0) -> Iterator[ToolstackSource]:
+    src = ToolstackSource("xl", timeout=5)
+    yield src
+    src.close()
+
+
+def by_name(snap: Snapshot) -> dict[str, object]:
+    return {d.name: d for d in snap.domains}
+
+
+def test_frames_give_state_memory_cpu_pct_and_host(source: ToolstackSource, dom0: Dom0) -> None:
+    first = source.snapshot()
+    d = {x.name: x for x in first.domains}
+    assert set(d) == {"Domain-0", "pvguest", "pvhguest", "hvmguest"}
+    assert (d["hvmguest"].id, d["hvmguest"].mode, d["hvmguest"].memory_kib) == (3, Mode.HVM, 262188)
+    assert d["pvguest"].state is State.BLOCKED and d["Domain-0"].vcpus == 2
+    assert all(x.cpu_pct is None for x in first.domains)  # xentop's first frame has no earlier sample
+    assert first.host.cpus == 2 and first.host.memory_kib == 3583 * 1024 and first.host.free_memory_kib == 978 * 1024
+    assert first.host.hypervisor == "Xen 4.20.5-pre"
+    assert first.problems == ()
+    second = wait_for(source, lambda s: s is not first, 3)
+    pct = {x.name: x.cpu_pct for x in second.domains}
+    assert pct == {"Domain-0": 89.7, "hvmguest": 32.2, "pvguest": 1.4, "pvhguest": 5.9}  # frame 2, as xentop said
+    assert second.taken_at > first.taken_at
+
+
+def test_nothing_new_is_the_same_snapshot_and_no_fork_per_frame(source: ToolstackSource, dom0: Dom0) -> None:
+    snap = source.snapshot()
+    assert source.snapshot() is snap  # no new frame yet: the poller shows nothing new
+    calls, xl_calls = source.calls, len(dom0.calls("xl"))
+    frames = {snap.taken_at}
+    end = time.monotonic() + 2
+    while time.monotonic() < end:
+        frames.add(source.snapshot().taken_at)
+        time.sleep(0.05)
+    assert len(frames) >= 4  # xentop's frames went by…
+    assert source.calls == calls and len(dom0.calls("xl")) == xl_calls  # …and nothing was run for them
+    assert len(dom0.calls("xentop")) == 1  # one xentop all along
+
+
+def test_io_counters_from_xentop(dom0: Dom0, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Xen 4.9's `xl top` row of a guest with a vif and two vbds (tests/fixtures/pastes), as the lab's guest.
+    header, *_ = BATCH.read_text().splitlines()
+    row = "  hvmguest --b---          7    0.0    1048576    6.3    1049600       6.3     2    1      113       34"
+    row += "    2        0     2495     1077     112010      31608    0"
+    (tmp_path / "batch.txt").write_text(f"{header}\n{row}\n")
+    monkeypatch.setenv("FAKE_XENTOP_BATCH", str(tmp_path / "batch.txt"))
+    src = ToolstackSource("xl", timeout=5)
+    try:
+        io = {d.name: d.io for d in src.snapshot().domains}["hvmguest"]
+        assert io is not None
+        assert (io.net_tx, io.net_rx, io.block_read, io.block_write) == (
+            113 * 1024,
+            34 * 1024,
+            112010 * 512,
+            31608 * 512,
+        )
+    finally:
+        src.close()
+
+
+def test_interval_change_restarts_xentop_at_once(source: ToolstackSource, dom0: Dom0) -> None:
+    source.set_interval(1.0)
+    source.snapshot()
+    stream = source._stream
+    assert stream is not None and dom0.calls("xentop") == ["-b -f -d 1"]
+    before = stream.pid
+    source.set_interval(5.0)
+    end = time.monotonic() + 2
+    while len(dom0.calls("xentop")) < 2:
+        assert time.monotonic() < end, "xentop was not restarted with the new interval"
+        time.sleep(0.02)
+    assert dom0.calls("xentop")[-1] == "-b -f -d 5" and stream.pid != before
+    source.set_interval(0.5)  # xentop counts whole seconds
+    end = time.monotonic() + 2
+    while len(dom0.calls("xentop")) < 3:
+        assert time.monotonic() < end
+        time.sleep(0.02)
+    assert dom0.calls("xentop")[-1] == "-b -f -d 1"
+
+
+def test_killed_xentop_is_reported_and_restarted(source: ToolstackSource, dom0: Dom0) -> None:
+    woken = Woken()
+    source.set_change_callback(woken)
+    good = source.snapshot()
+    stream = source._stream
+    assert stream is not None and stream.pid is not None
+    os.kill(stream.pid, signal.SIGKILL)  # the xentop this test's source started
+    hurt = wait_for(source, lambda s: bool(s.problems), 3)
+    assert hurt.problems == ("xentop exited (killed by signal 9): restarting in 1 s",)
+    assert {d.name for d in hurt.domains} == {d.name for d in good.domains}  # the last frame stays on screen
+    healed = wait_for(source, lambda s: not s.problems, 4)
+    assert len(dom0.calls("xentop")) == 2 and {d.name for d in healed.domains} == {d.name for d in good.domains}
+    assert woken.count >= 2
+
+
+def test_xentop_that_fails_backs_off_and_says_why(dom0: Dom0, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_XENTOP_MODE", "fail")
+    src = ToolstackSource("xl", timeout=5)
+    try:
+        started = time.monotonic()
+        with pytest.raises(SourceError) as caught:
+            src.snapshot()  # no frame ever: the first snapshot says why at once, not after the timeout
+        assert str(caught.value) == (
+            "xentop: xentop exited (status 1: Failed to initialize xenstat library): restarting in 1 s"
+        )
+        assert time.monotonic() - started < 2
+        stream = src._stream
+        assert stream is not None
+        end = time.monotonic() + 4
+        while not stream.problem.endswith("restarting in 2 s"):
+            assert time.monotonic() < end, stream.problem
+            time.sleep(0.05)
+        assert len(dom0.calls("xentop")) == 2
+    finally:
+        src.close()
+
+
+def test_silent_xentop_is_killed_after_three_intervals(dom0: Dom0, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("FAKE_XENTOP_MODE", "hang")
+    stream = XentopStream(stall_grace_s=0.5)
+    try:
+        stream.start()
+        assert stream.wait_frame(5) is not None
+        end = time.monotonic() + 6
+        while "printed nothing" not in stream.problem:
+            assert time.monotonic() < end, "a silent xentop was never found out"
+            time.sleep(0.05)
+        assert stream.problem == "xentop printed nothing for 3.5 s: restarting in 1 s"
+        assert stream.frame is not None  # the last frame stays
+    finally:
+        stream.close()
+
+
+def test_watch_event_shows_new_and_destroyed_domains_within_a_second_at_interval_10(
+    source: ToolstackSource, dom0: Dom0, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_XENTOP_SLEEP", "")  # xentop's own -d 10
+    source.set_interval(10.0)
+    woken = Woken()
+    source.set_change_callback(woken)
+    first = source.snapshot()
+    records = json.loads((FIXTURES / "xen-4.20-xl-list-l.json").read_text())
+    new = json.loads(json.dumps(records[1]))
+    new["domid"], new["config"]["c_info"]["name"], new["config"]["c_info"]["uuid"] = 7, "newguest", "1" * 32
+    time.sleep(0.3)  # the watchers are set up
+    dom0.set_domains([*records, new])
+    started = time.monotonic()
+    dom0.event("@introduceDomain")
+    snap = wait_for(source, lambda s: "newguest" in {d.name for d in s.domains}, 1.0)
+    assert time.monotonic() - started < 1.0
+    guest = {d.name: d for d in snap.domains}["newguest"]
+    assert (guest.id, guest.mode, guest.cpu_pct) == (7, Mode.PV, None)  # figures come with xentop's next frame
+    assert len(dom0.calls("xentop")) == 1 and snap.taken_at == first.taken_at  # no new frame was needed
+    dom0.set_domains([r for r in records if r["config"]["c_info"]["name"] != "pvguest"])
+    started = time.monotonic()
+    dom0.event("@releaseDomain")
+    snap = wait_for(source, lambda s: "pvguest" not in {d.name for d in s.domains}, 1.0)
+    assert time.monotonic() - started < 1.0 and "hvmguest" in {d.name for d in snap.domains}
+
+
+def test_frontends_of_hvm_guests_and_backend_events(source: ToolstackSource, dom0: Dom0) -> None:
+    woken = Woken()
+    source.set_change_callback(woken)
+    snap = source.snapshot()
+    d = {x.name: x for x in snap.domains}
+    assert d["hvmguest"].frontends == (Frontend("vbd", "768", 1), Frontend("vif", "0", 4))
+    assert d["pvguest"].frontends is None and d["Domain-0"].frontends is None  # read for HVM guests only
+    assert dom0.calls("xenstore-ls") == ["/local/domain/3/device"]
+    time.sleep(0.3)  # the watchers are set up
+    text = (dom0.dir / "xenstore.txt").read_text().replace('vbd/768/state = "1"', 'vbd/768/state = "4"')
+    (dom0.dir / "xenstore.txt").write_text(text)
+    for _ in range(20):  # a chatty backend: one read a second at most
+        dom0.event("/local/domain/0/backend/vbd/3/768/state")
+    snap = wait_for(source, lambda s: by_name(s)["hvmguest"].frontends[0].connected, 2.0)  # type: ignore[attr-defined]
+    time.sleep(1.5)
+    source.snapshot()
+    assert 2 <= len(dom0.calls("xenstore-ls")) <= 3
+    dom0.event("/local/domain/0/backend/vif/1/0/state")  # a PV guest's backend: nothing to read
+    time.sleep(1.2)
+    source.snapshot()
+    assert len(dom0.calls("xenstore-ls")) <= 3
+
+
+def test_read_xenstore_keeps_hostile_values_as_text(source: ToolstackSource, dom0: Dom0) -> None:
+    snap = source.snapshot()
+    d = {x.name: x for x in snap.domains}
+    entries = {e.path: e.value for e in source.read_xenstore(d["hvmguest"])}
+    assert entries["/local/domain/3/name"] == "hvmguest"
+    assert entries["/local/domain/3/data/evil"] == '\x1b]0;pwned\x07[bold red]x[/] "$(id)\n'
+    with pytest.raises(ActionError, match="xenstore of pvguest"):
+        source.read_xenstore(d["pvguest"])  # the stand-in holds nothing for it: the reason, in one line
+
+
+def test_console_and_lifecycle_go_through_the_runner(dom0: Dom0) -> None:
+    class Prefixed:
+        """A runner that runs everything through `env` (as an ssh runner wraps it in ssh)."""
+
+        where = "test"
+
+        def argv(self, command: list[str], tty: bool = False) -> list[str]:
+            return ["env", "XENTUI_TTY=1" if tty else "XENTUI_TTY=0", *command]
+
+        def run(self, command: list[str], timeout: float = 10.0) -> str:
+            from xentui.sources.commands import run
+
+            return run(self.argv(command), timeout)
+
+        def close(self) -> None:
+            pass
+
+    src = ToolstackSource("xl", read_only=False, timeout=5, runner=Prefixed())
+    try:
+        d = {x.name: x for x in src.snapshot().domains}
+        assert src.console(d["pvguest"]) == CommandConsole(
+            ("env", "XENTUI_TTY=1", "xl", "console", "-t", "pv", "pvguest")
+        )
+        evil = "$(touch /tmp/xentui-pwned);x"
+        from dataclasses import replace
+
+        src.lifecycle(replace(d["pvguest"], name=evil), "pause")  # type: ignore[arg-type]
+        assert dom0.calls("xl")[-1] == f"pause {evil}" and not Path("/tmp/xentui-pwned").exists()
+    finally:
+        src.close()
+
+
+def test_hostile_names_in_the_stream_stay_text(dom0: Dom0, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    header, dom0_row, *_ = BATCH.read_text().splitlines()
+    evil = "\x1b[2J[b]x[/b]$(id)"
+    row = dom0_row.replace("  Domain-0", evil, 1)
+    (tmp_path / "batch.txt").write_text(f"{header}\n{dom0_row}\n{row}\n")
+    monkeypatch.setenv("FAKE_XENTOP_BATCH", str(tmp_path / "batch.txt"))
+    src = ToolstackSource("xl", timeout=5)
+    try:
+        names = {d.name for d in src.snapshot().domains}
+        assert evil in names
+    finally:
+        src.close()
+
+
+def test_without_xentop_xl_list_is_polled_and_said(dom0: Dom0) -> None:
+    (dom0.dir / "bin" / "xentop").unlink()
+    src = ToolstackSource("xl", timeout=5)
+    try:
+        snap = src.snapshot()
+        assert NO_XENTOP in snap.problems and {d.name for d in snap.domains} >= {"hvmguest", "pvguest"}
+        assert src.snapshot() is not snap  # polled: every refresh is new
+    finally:
+        src.close()
+
+
+def test_fixture_frames_parse_with_cpu_pct() -> None:
+    rows = parse_xentop(BATCH.read_text())
+    assert {r.name: r.cpu_pct for r in rows}["Domain-0"] == 89.7

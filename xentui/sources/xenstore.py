@@ -1,0 +1,121 @@
+"""Reading xenstore on a dom0 through its own tools, here or over ssh: watches, subtrees, frontends.
+
+Watches are long-running `xenstore-watch PATH` children, one a path, each printing the path of every change.
+Chosen over a client library (pyxs, or a socket client of our own) by cost and reach: an idle watcher costs
+nothing between events, and the only forks in steady state are none at all; the tools are on every dom0 and
+work unchanged over the ssh connection the other commands use, where a library would need xenstored's socket
+on this machine. Reads (`xenstore-ls -f`) happen only when a domain is selected or the set of domains or a
+backend changes, never per refresh.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Callable, Sequence
+
+from xentui.model import Frontend, XenstoreEntry
+from xentui.parsers.errors import ParseError
+from xentui.parsers.xenstore import frontends_of, parse_xenstore_ls
+from xentui.sources.base import ActionError, SourceError
+from xentui.sources.child import Child
+from xentui.sources.runner import Runner
+
+DOMAINS_CHANGED = ("@introduceDomain", "@releaseDomain")
+BACKENDS = "/local/domain/0/backend"
+_BACKEND_DEVICE = re.compile(r"/local/domain/0/backend/[^/]+/(\d+)(/|$)")
+
+
+def backend_domid(path: str) -> int | None:
+    """The frontend's domain a backend path belongs to: `/local/domain/0/backend/vif/3/0/state` → 3."""
+    m = _BACKEND_DEVICE.match(path)
+    return int(m.group(1)) if m else None
+
+
+def read_tree(runner: Runner, path: str, timeout: float) -> tuple[XenstoreEntry, ...]:
+    """Every key below `path`. SourceError when xenstore-ls fails or prints what it never prints."""
+    text = runner.run(["xenstore-ls", "-f", path], timeout)
+    try:
+        return parse_xenstore_ls(text, f"xenstore-ls -f {path}")
+    except ParseError as exc:
+        raise SourceError(f"unexpected output from xenstore-ls: {exc}") from None
+
+
+def read_domain(runner: Runner, domid: int | None, name: str, timeout: float) -> tuple[XenstoreEntry, ...]:
+    """A running domain's `/local/domain/N` subtree, for the xenstore view. ActionError saying why not."""
+    if domid is None:
+        raise ActionError(f"{name} is not running: xenstore holds running domains only")
+    try:
+        return read_tree(runner, f"/local/domain/{domid}", timeout)
+    except SourceError as exc:
+        raise ActionError(f"xenstore of {name}: {exc}") from None
+
+
+def read_frontends(runner: Runner, domid: int, timeout: float) -> tuple[Frontend, ...] | None:
+    """The guest's PV frontends as xenstore shows them now; None when xenstore could not be read."""
+    try:
+        return frontends_of(read_tree(runner, f"/local/domain/{domid}/device", timeout), domid)
+    except SourceError:
+        return None
+
+
+class Watches:
+    """One `xenstore-watch` child a path; `on_event(path)` (on a watcher's thread) for every change.
+
+    xenstored fires a watch once when it is set up: each child's first line only says it is live, and is not
+    an event. A watcher that dies is restarted with the children's backoff; `problems` says so meanwhile.
+    """
+
+    def __init__(self, runner: Runner, paths: Sequence[str], on_event: Callable[[str], None]) -> None:
+        self._on_event = on_event
+        self._lock = threading.Lock()
+        self._problems: dict[str, str] = {}
+        self._live: dict[str, bool] = {}
+        self._tails: dict[str, bytes] = {}
+        self._children = [self._child(runner, p) for p in paths]
+
+    def _child(self, runner: Runner, path: str) -> Child:
+        def start() -> None:
+            self._live[path], self._tails[path] = False, b""
+
+        def output(data: bytes) -> None:
+            lines = (self._tails[path] + data).split(b"\n")
+            self._tails[path] = lines.pop()
+            for raw in lines:
+                if not self._live[path]:
+                    self._live[path] = True  # the watch's first firing: set up, nothing changed
+                    with self._lock:
+                        had = self._problems.pop(path, "")
+                    child.healthy()
+                    if had:
+                        self._on_event(path)  # events may have been missed while it was down
+                    continue
+                self._on_event(raw.decode("utf-8", "replace").strip())
+
+        def trouble(line: str) -> None:
+            with self._lock:
+                if child.missing:  # one line for all the watchers
+                    self._problems["missing"] = f"{line}: changes made elsewhere show at the next frame"
+                else:
+                    self._problems[path] = f"{line} (watching {path})"
+            self._on_event("")
+
+        child = Child("xenstore-watch", lambda: runner.argv(["xenstore-watch", path]), output, trouble, start)
+        return child
+
+    @property
+    def problems(self) -> tuple[str, ...]:
+        with self._lock:
+            return tuple(self._problems.values())
+
+    @property
+    def pids(self) -> tuple[int | None, ...]:
+        return tuple(c.pid for c in self._children)
+
+    def start(self) -> None:
+        for c in self._children:
+            c.start()
+
+    def close(self) -> None:
+        for c in self._children:
+            c.close()
