@@ -430,3 +430,52 @@ def test_without_xentop_xl_list_is_polled_and_said(dom0: Dom0) -> None:
 def test_fixture_frames_parse_with_cpu_pct() -> None:
     rows = parse_xentop(BATCH.read_text())
     assert {r.name: r.cpu_pct for r in rows}["Domain-0"] == 89.7
+
+
+def test_a_killed_watcher_is_reported_restarted_and_events_flow_again(source: ToolstackSource, dom0: Dom0) -> None:
+    source.set_change_callback(Woken())
+    source.snapshot()
+    watches = source._watches
+    assert watches is not None
+    end = time.monotonic() + 3
+    while None in watches.pids:
+        assert time.monotonic() < end
+        time.sleep(0.02)
+    xl_list_l = dom0.calls("xl").count("list -l")
+    os.kill(watches.pids[0], signal.SIGKILL)  # the @introduceDomain watcher this source started
+    hurt = wait_for(source, lambda s: bool(s.problems), 3)
+    assert hurt.problems == (
+        "xenstore-watch exited (killed by signal 9): restarting in 1 s (watching @introduceDomain)",
+    )
+    wait_for(source, lambda s: not s.problems, 4)
+    # Events may have been missed while it was down: `xl list -l` is read again once it is back.
+    assert dom0.calls("xl").count("list -l") == xl_list_l + 1
+    records = json.loads((FIXTURES / "xen-4.20-xl-list-l.json").read_text())
+    dom0.set_domains(records[:3])
+    dom0.event("@introduceDomain")
+    wait_for(source, lambda s: "hvmguest" not in {d.name for d in s.domains}, 1.0)
+
+
+def test_without_xenstore_watch_the_header_says_so(dom0: Dom0) -> None:
+    (dom0.dir / "bin" / "xenstore-watch").unlink()
+    src = ToolstackSource("xl", timeout=5)
+    try:
+        src.set_change_callback(Woken())
+        snap = wait_for(src, lambda s: bool(s.problems), 3)
+        assert snap.problems == ("xenstore-watch: command not found: changes made elsewhere show at the next frame",)
+    finally:
+        src.close()
+
+
+def test_one_shot_list_leaves_no_process_behind(dom0: Dom0) -> None:
+    import subprocess
+
+    done = subprocess.run(
+        [sys.executable, "-m", "xentui", "--xl", "list"], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert {"Domain-0", "pvguest", "pvhguest", "hvmguest"} <= set(done.stdout.split())
+    assert done.stderr == ""
+    time.sleep(0.5)
+    left = subprocess.run(["pgrep", "-f", str(dom0.dir)], capture_output=True, text=True, check=False)
+    assert left.stdout == "", "a child of the source outlived it"
