@@ -178,6 +178,7 @@ class ToolstackSource:
             if stream.missing:
                 self._polling, self._notes = True, (NO_XENTOP,)
                 return self._poll()
+            self._run("info")  # when the dom0 cannot be reached at all (ssh refused…), the runner says why
             raise SourceError(f"xentop: {stream.problem or f'no output within {self.timeout:g} s'}")
         return self._compose(stream, frame)
 
