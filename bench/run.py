@@ -28,6 +28,9 @@ from pathlib import Path
 
 from bench.hosts import host_xml, write_host
 from bench.latency_proxy import LatencyProxy
+from bench.peer import NAME as PEER
+from bench.peer import VERSION as PEER_VERSION
+from bench.peer import PeerUnavailable, install, installed, peer_home, peer_pty
 from bench.pty_run import PtyProcess, rss_mb
 from lab.procs import free_port
 
@@ -98,13 +101,42 @@ def first_frame(host: Path, n: int, s: Settings) -> float:
     return median_of(s.runs, once)
 
 
-def baselines(host: Path, n: int, s: Settings) -> dict[str, tuple[float, float]]:
+def baselines(host: Path, n: int, s: Settings, peer: Path | None) -> dict[str, tuple[float, float]]:
     idle = PtyProcess([PY, "-m", "bench.idle_app", str(n)], marker=b"idle baseline", env={"PYTHONPATH": str(ROOT)})
     out = {"idle Textual app": steady(idle, s)}
     if shutil.which("virsh") and shutil.which("watch"):
         watch = PtyProcess(["watch", "-n", "1", "virsh", "-c", f"test://{host}", "list", "--all"], marker=b"Id")
         out["watch -n 1 virsh list --all"] = steady(watch, s, children=True)
+    if peer is not None:
+        out.update(peer_runs(peer, host, s))
     return out
+
+
+PEER_LABEL = f"{PEER} {PEER_VERSION}"
+
+
+def find_peer(quick: bool) -> tuple[Path | None, str]:
+    """The peer's executable, or None and why not. A quick run uses it only where already installed."""
+    if quick:
+        exe = installed()
+        return exe, "" if exe else f"{PEER} is not installed in the benchmark's cache (a full run installs it)"
+    try:
+        return install(), ""
+    except PeerUnavailable as exc:
+        return None, str(exc)
+
+
+def peer_runs(peer: Path, host: Path, s: Settings) -> dict[str, tuple[float, float]]:
+    """The peer's CPU and output on a host, medians of the runs, as a baseline entry (none if it fails)."""
+    home = peer_home(host)
+    try:
+        runs = [steady(peer_pty(peer, home), s) for _ in range(s.runs)]
+    except RuntimeError as exc:  # no first frame
+        print(f"{PEER}: {exc}; left out", file=sys.stderr)
+        return {}
+    finally:
+        shutil.rmtree(home, ignore_errors=True)
+    return {PEER_LABEL: (statistics.median(r[0] for r in runs), statistics.median(r[1] for r in runs))}
 
 
 def calls_per_refresh(host: Path) -> float:
@@ -269,9 +301,13 @@ def main(argv: list[str] | None = None) -> int:
     h_small, h_large = write_host(small, hosts), write_host(large, hosts)
     rows: list[Row] = []
 
+    peer, no_peer = find_peer(args.quick)
+    if no_peer:
+        print(f"baseline {PEER} skipped: {no_peer}", file=sys.stderr)
     cpu_s, bytes_s = cpu_and_bytes(h_small, small, s)
-    cpu_l, _bytes_l = cpu_and_bytes(h_large, large, s)
-    base = baselines(h_small, small, s)
+    cpu_l, bytes_l = cpu_and_bytes(h_large, large, s)
+    base = baselines(h_small, small, s, peer)
+    base_large = peer_runs(peer, h_large, s) if peer is not None else {}
     rows.append(
         Row("steady CPU, % of one core", f"1 s refresh, 160x50, {small} domains", cpu_s, "%", "≤ 2 %", cpu_s <= 2)
     )
@@ -324,6 +360,9 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(Row("memory growth", f"{large} domains, {_duration(s.soak_s)}", growth, "%", "< 5 %", growth < 5))
 
     table = render(rows, base, cpu_s, bytes_s, small)
+    table += "\n\n" + baseline_table(base_large, cpu_l, bytes_l, large)
+    if no_peer:
+        table += f"\n\n{PEER} was not measured: {no_peer}."
     print(table)
     if not args.quick:
         out = Path(args.output)
@@ -390,7 +429,11 @@ def render(rows: list[Row], base: dict[str, tuple[float, float]], cpu: float, ou
         met = "n/a" if r.ok is None else ("yes" if r.ok else "**no**")
         value = f"{r.value:.2f} {r.unit}" + (f" ({r.note})" if r.note else "")
         lines.append(f"| {r.figure} | {r.workload} | {value} | {r.budget} | {met} |")
-    lines += ["", f"Baselines, same run, {n} domains, 160x50:", ""]
+    return "\n".join(lines) + "\n\n" + baseline_table(base, cpu, out_bps, n)
+
+
+def baseline_table(base: dict[str, tuple[float, float]], cpu: float, out_bps: float, n: int) -> str:
+    lines = [f"Baselines, same run, {n} domains, 160x50:", ""]
     lines += ["| program | CPU % of one core | terminal KB/s | xentui CPU as a ratio | xentui output as a ratio |"]
     lines += ["| --- | --- | --- | --- | --- |"]
     lines.append(f"| xentui | {cpu:.2f} | {out_bps / 1024:.2f} | 1.0 | 1.0 |")

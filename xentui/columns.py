@@ -96,6 +96,8 @@ def has_pv_drivers(d: Domain) -> bool:
 
 
 def mode_text(d: Domain) -> str:
+    if d.details_pending:  # listed before its configuration was read: not known yet
+        return "…"
     return d.mode.value + ("+pv" if d.mode is Mode.HVM and has_pv_drivers(d) else "")
 
 

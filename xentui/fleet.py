@@ -75,18 +75,17 @@ class FleetFrame:
         return self.hosts[0] if len(self.hosts) == 1 else None
 
     @classmethod
-    def combine(cls, hosts: tuple[HostStatus, ...]) -> FleetFrame:
+    def combine(cls, hosts: tuple[HostStatus, ...], parts: Sequence[HostRows] | None = None) -> FleetFrame:
+        """`parts`: each host's rows as `host_rows` made them, where the caller keeps them between frames."""
+        if parts is None:
+            parts = [host_rows(h) for h in hosts]
+        if len(parts) == 1:  # one host: its rows are the frame's (never changed once made)
+            return cls(hosts, parts[0][0], parts[0][1])
         rows: dict[RowKey, Domain] = {}
         rates: dict[RowKey, Rates] = {}
-        for h in hosts:
-            if h.frame is not None and h.frame.snapshot is not None:
-                host_rates = h.frame.rates
-                for d in h.frame.snapshot.domains:
-                    key = RowKey(h.name, d.key)
-                    rows[key] = d
-                    rate = host_rates.get(d.key)
-                    if rate is not None:
-                        rates[key] = rate
+        for host_rows_, host_rates in parts:
+            rows.update(host_rows_)
+            rates.update(host_rates)
         return cls(hosts, rows, rates)
 
     @classmethod
@@ -108,6 +107,24 @@ class FleetFrame:
             return self.rows[key]
         except KeyError:
             raise UnknownRow(f"no domain {key.domain!r} on host {key.host!r}") from None
+
+
+HostRows = tuple[dict[RowKey, Domain], dict[RowKey, Rates]]
+
+
+def host_rows(h: HostStatus) -> HostRows:
+    """One host's rows and rates, keyed for the fleet."""
+    rows: dict[RowKey, Domain] = {}
+    rates: dict[RowKey, Rates] = {}
+    if h.frame is not None and h.frame.snapshot is not None:
+        host_rates = h.frame.rates
+        for d in h.frame.snapshot.domains:
+            key = RowKey(h.name, d.key)
+            rows[key] = d
+            rate = host_rates.get(d.key)
+            if rate is not None:
+                rates[key] = rate
+    return rows, rates
 
 
 class Fleet:
@@ -136,6 +153,8 @@ class Fleet:
         self.interval = interval
         self._lock = threading.Lock()
         self._hosts = [HostStatus(n, s.label, s.read_only) for n, s in zip(names, self.sources)]
+        # Each host's rows, made again only when that host has a new frame (not when another host has one).
+        self._parts: list[HostRows] = [({}, {}) for _ in self.sources]
         self.pollers = [Poller(s, self._receiver(i), interval) for i, s in enumerate(self.sources)]
         self._threads: list[threading.Thread] = []
         self._stopped = False
@@ -150,7 +169,7 @@ class Fleet:
     @property
     def frame(self) -> FleetFrame:
         with self._lock:
-            return FleetFrame.combine(tuple(self._hosts))
+            return FleetFrame.combine(tuple(self._hosts), list(self._parts))
 
     def _receiver(self, index: int) -> Callable[[Frame], None]:
         def receive(frame: Frame) -> None:
@@ -158,7 +177,8 @@ class Fleet:
                 if self._stopped:
                     return
                 self._hosts[index] = replace(self._hosts[index], frame=frame)
-                combined = FleetFrame.combine(tuple(self._hosts))
+                self._parts[index] = host_rows(self._hosts[index])
+                combined = FleetFrame.combine(tuple(self._hosts), list(self._parts))
                 on_frame = self.on_frame
             if on_frame is not None:
                 on_frame(combined)

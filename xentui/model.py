@@ -209,6 +209,8 @@ class Domain:
     max_memory_unlimited: bool = False  # no maximum at all (then max_memory_kib is None)
     # The PV frontends xenstore shows for the running guest; None when the source cannot read xenstore.
     frontends: tuple[Frontend, ...] | None = None
+    # Listed before its configuration was read (a first refresh of many domains): mode and devices not known yet.
+    details_pending: bool = False
 
     @property
     def memory_mib(self) -> int | None:

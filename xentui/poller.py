@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from xentui.model import Snapshot
+from xentui.model import Domain, Snapshot
 from xentui.sources.base import Source, SourceError
 
 BACKOFF_S = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)
@@ -38,17 +38,26 @@ class Frame:
     refresh_s: float = 0.0  # how long the last refresh took
 
 
-def compute_rates(prev: Snapshot | None, cur: Snapshot) -> dict[str, Rates]:
+def compute_rates(prev: Snapshot | None, cur: Snapshot, prev_rates: dict[str, Rates] | None = None) -> dict[str, Rates]:
+    """`prev_rates`: the rates computed for `prev`. A domain handed back as the very object of `prev` has
+    not moved: its rates are the still ones (no CPU time, no I/O since), and when `prev_rates` already held
+    exactly those, that object is kept, so views can skip the row by identity."""
     if prev is None:
         return {}
     dt = cur.taken_at - prev.taken_at
     if dt <= 0:
         return {}
     old = prev.by_key()
+    before = prev_rates or {}
     out: dict[str, Rates] = {}
     for d in cur.domains:
         p = old.get(d.key)
         if p is None or p.id != d.id:  # new, or restarted since: counters started again
+            continue
+        if p is d:
+            still = _still(d)
+            kept = before.get(d.key)
+            out[d.key] = kept if kept == still else still
             continue
         cpu = d.cpu_pct
         if cpu is None and d.cpu_time_ns is not None and p.cpu_time_ns is not None and d.cpu_time_ns >= p.cpu_time_ns:
@@ -60,6 +69,14 @@ def compute_rates(prev: Snapshot | None, cur: Snapshot) -> dict[str, Rates]:
                 io[name + "_bps"] = delta / dt if delta >= 0 else None
         out[d.key] = Rates(cpu, **io)
     return out
+
+
+def _still(d: Domain) -> Rates:
+    """The rates of a domain that did not change between two snapshots."""
+    cpu = d.cpu_pct if d.cpu_pct is not None else (0.0 if d.cpu_time_ns is not None else None)
+    if d.io is None:
+        return Rates(cpu)
+    return Rates(cpu, 0.0, 0.0, 0.0, 0.0)
 
 
 class Poller:
@@ -116,7 +133,7 @@ class Poller:
         self._failures = 0
         if snap is self._last and self._frame is not None:
             return self._frame  # a streaming source between two of its frames: nothing new
-        rates = compute_rates(self._last, snap)
+        rates = compute_rates(self._last, snap, self._frame.rates if self._frame is not None else None)
         self._last = snap
         self._frame = Frame(snap, rates, refresh_s=self._clock() - started)
         return self._frame

@@ -8,9 +8,9 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, TypeVar
 
-from xentui.model import Domain, HostInfo, IOCounters, Snapshot, State, XenstoreEntry, flags_for
+from xentui.model import Domain, HostInfo, IOCounters, Mode, Snapshot, State, XenstoreEntry, flags_for
 from xentui.parsers.errors import ParseError
 from xentui.parsers.libvirt_xml import parse_domain_xml
 from xentui.sources.base import (
@@ -41,6 +41,22 @@ _STATS = (
     | libvirt.VIR_DOMAIN_STATS_INTERFACE
     | libvirt.VIR_DOMAIN_STATS_BLOCK
 )
+
+# A first refresh finding more domains than this never read lists them at once (mode "…") and reads their XML
+# in the background: the table is there in the time of one bulk call, whatever the size of the host.
+EARLY_ROWS = 16
+
+_T = TypeVar("_T")
+
+
+def evolve(obj: _T, **changes: Any) -> _T:
+    """A copy of a frozen dataclass with some fields changed, as `dataclasses.replace` but without running
+    `__init__` again (a tenth of the cost): for the refresh's hot path, where the fields are the model's own."""
+    new = object.__new__(type(obj))
+    new.__dict__.update(obj.__dict__)
+    new.__dict__.update(changes)
+    return new
+
 
 _loop_lock = threading.Lock()
 _TURNS = threading.Lock()
@@ -178,6 +194,8 @@ class LibvirtSource:
         self._host: HostInfo | None = None
         self._cache: dict[str, _Cached] = {}
         self._stale: set[str] = set()  # UUIDs an event said changed: their XML is read again
+        self._reading: set[str] = set()  # UUIDs whose first XML read runs in the background
+        self._early: dict[str, tuple[dict[str, Any], Domain]] = {}  # their rows meanwhile: (figures, row)
         self._callback: Callable[[], None] | None = None
         self._lock = threading.Lock()
         self._bulk = True  # until the driver says it has no getAllDomainStats
@@ -282,13 +300,17 @@ class LibvirtSource:
             self._read_changed_xml(keyed)
             domains: list[Domain] = []
             seen: set[str] = set()
-            for _dom, st, uuid, domid, state in keyed:
+            for dom, st, uuid, domid, state in keyed:
                 d = self._domain(uuid, domid, state, st)
+                if d is None and uuid in self._reading:
+                    d = self._early_row(dom, uuid, domid, state, st)
                 if d is not None:
                     domains.append(d)
                     seen.add(d.uuid or "")
             for gone in set(self._cache) - seen:
                 del self._cache[gone]
+            for gone in set(self._early) - seen:
+                del self._early[gone]
             assert self._host is not None
             return Snapshot(self._host, tuple(domains), time.monotonic())
 
@@ -343,11 +365,19 @@ class LibvirtSource:
         todo = []
         for dom, _st, uuid, domid, state in keyed:
             cached = self._cache.get(uuid)
+            if cached is None and uuid in self._reading:
+                continue  # its first read is under way
             if cached is None or uuid in self._stale or cached.id != domid or cached.state != state:
                 self._stale.discard(uuid)
                 todo.append((dom, uuid, domid, state))
         if not todo:
             return
+        never_read = [item for item in todo if item[1] not in self._cache]
+        if len(never_read) > EARLY_ROWS:
+            self._read_later(never_read)
+            todo = [item for item in todo if item[1] in self._cache]
+            if not todo:
+                return
 
         def read(item: tuple[Any, str, int | None, State]) -> None:
             dom, uuid, domid, state = item
@@ -365,6 +395,64 @@ class LibvirtSource:
             return
         list(_xml_readers().map(read, todo))
 
+    def _read_later(self, todo: list[tuple[Any, str, int | None, State]]) -> None:
+        """Read these domains' XML off the refresh (the shared readers, eight at a time); when all are read,
+        the change callback asks for a refresh, which shows them parsed."""
+        self._reading.update(item[1] for item in todo)
+        self.calls += len(todo)
+        uri = self.uri
+
+        def read(item: tuple[Any, str, int | None, State]) -> tuple[str, int | None, State, Domain | None]:
+            dom, uuid, domid, state = item
+            try:
+                parsed = parse_domain_xml(dom.XMLDesc(0), f"{uri}/{dom.name()}", state).domains[0]
+            except (libvirt.libvirtError, ParseError):
+                return uuid, domid, state, None  # vanished, or unreadable: read again at the next refresh
+            return uuid, domid, state, parsed
+
+        def read_all() -> None:
+            results: list[tuple[str, int | None, State, Domain | None]] = []
+            try:
+                # In parallel over a network; here a daemon (or the in-process test driver) answers at once,
+                # and parsing holds the GIL anyway.
+                results = list(_xml_readers().map(read, todo)) if uri_host(uri) else [read(i) for i in todo]
+            finally:
+                with self._lock:
+                    for uuid, domid, state, parsed in results:
+                        if parsed is not None:
+                            domain = replace(parsed, host=_host_name(self._host), source=self.uri)
+                            self._cache[uuid] = _Cached(domid, state, domain)
+                    self._reading.difference_update(item[1] for item in todo)
+            self._notify()
+
+        threading.Thread(target=read_all, name="libvirt-xml-first", daemon=True).start()
+
+    def _early_row(self, dom: Any, uuid: str, domid: int | None, state: State, st: dict[str, Any]) -> Domain:
+        """A domain listed before its XML is read: the bulk call's figures, the mode not known yet."""
+        early = self._early.get(uuid)
+        if early is not None and early[0] == st:
+            return early[1]
+        active = state.active
+        d = Domain(
+            name=_safe(dom.name, uuid),
+            id=domid,
+            uuid=uuid,
+            state=state,
+            memory_kib=int(st["balloon.current"]) if "balloon.current" in st else None,
+            max_memory_kib=int(st["balloon.maximum"]) if "balloon.maximum" in st else None,
+            vcpus=int(st["vcpu.current"]) if "vcpu.current" in st else None,
+            max_vcpus=int(st["vcpu.maximum"]) if "vcpu.maximum" in st else None,
+            mode=Mode.UNKNOWN,
+            flags=flags_for(state),
+            cpu_time_ns=int(st["cpu.time"]) if "cpu.time" in st and active else None,
+            host=_host_name(self._host),
+            source=self.uri,
+            io=_io(st) if active else None,
+            details_pending=True,
+        )
+        self._early[uuid] = (st, d)
+        return d
+
     def _domain(self, uuid: str, domid_or_none: int | None, state: State, st: dict[str, Any]) -> Domain | None:
         cached = self._cache.get(uuid)
         if cached is None or cached.id != domid_or_none or cached.state != state:
@@ -373,7 +461,7 @@ class LibvirtSource:
             return cached.last  # nothing moved: the same object, which views can skip without looking inside
         base = cached.domain
         cached.stats = st
-        cached.last = replace(
+        cached.last = evolve(
             base,
             id=domid_or_none,
             state=state,

@@ -37,6 +37,36 @@ def matches(d: Domain, needle: str) -> bool:
     return n in d.name.lower() or n == d.state.value or n == d.mode.value.lower() or n in (d.host or "").lower()
 
 
+# A separate repaint costs a cursor move and a style (some 30 bytes): changed spans of a row closer than this
+# are repainted as one, the characters between them sent again.
+MERGE_GAP = 24
+
+
+def changed_span(a: Text, b: Text) -> tuple[int, int]:
+    """Where cell `b` differs from cell `a`, in cells from the cell's start: only the changed characters when
+    both are ASCII of one length and style (figures: 21:07:14 → 21:07:15 repaints one character), else all."""
+    pa, pb = a.plain, b.plain
+    if len(pa) != len(pb) or not (pa.isascii() and pb.isascii()) or a.style != b.style or a.spans != b.spans:
+        return 0, b.cell_len
+    start, end = 0, len(pb)
+    while start < end and pa[start] == pb[start]:
+        start += 1
+    while end > start and pa[end - 1] == pb[end - 1]:
+        end -= 1
+    return (start, end) if start < end else (0, b.cell_len)
+
+
+def merge_spans(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans of one line, sorted, those less than MERGE_GAP apart joined."""
+    out: list[tuple[int, int]] = []
+    for start, end in sorted(spans):
+        if out and start - out[-1][1] < MERGE_GAP:
+            out[-1] = (out[-1][0], max(out[-1][1], end))
+        else:
+            out.append((start, end))
+    return out
+
+
 class DomainTable(ScrollView, can_focus=True):
     """Header line plus one line per domain."""
 
@@ -102,6 +132,7 @@ class DomainTable(ScrollView, can_focus=True):
         self._rates: dict[RowKey, Rates] = {}
         self._stale: dict[RowKey, bool] = {}  # row key → its host is disconnected (these are its last figures)
         self._order: list[RowKey] = []
+        self._styles: tuple[Style, Style] | None = None  # (rows, cursor), until the styles change
 
     # -- view state ------------------------------------------------------------------------------------------
     def watch_filter_text(self) -> None:
@@ -232,9 +263,12 @@ class DomainTable(ScrollView, can_focus=True):
         changed = [
             k
             for k, d in wanted.items()
-            if old_domains.get(k) is not d or old_rates.get(k) != rates.get(k) or old_stale.get(k) != stale[k]
+            if old_domains.get(k) is not d
+            or ((ro := old_rates.get(k)) is not (rn := rates.get(k)) and ro != rn)
+            or old_stale.get(k) != stale[k]
         ]
-        order = self._sorted_keys()
+        resort = structural or relaid or self._moves_order(changed, old_domains, old_rates)
+        order = self._sorted_keys() if resort else self._order
         if structural or relaid or order != self._order:
             for key in changed:
                 self._forget(key)
@@ -245,18 +279,37 @@ class DomainTable(ScrollView, can_focus=True):
             return
         top = self.scroll_offset.y
         on_screen = set(self._order[top : top + max(0, self.size.height - 1)])
-        dirty: list[tuple[RowKey, int]] = []
+        dirty: list[tuple[RowKey, list[tuple[int, int]]]] = []
+        offsets = self._layout.offsets
         for key in changed:
             old = self._cells.get(key)
             if key not in on_screen or old is None:
                 self._forget(key)
                 continue
             cells = self._render_cells(wanted[key], rates.get(key), stale[key])
-            if old != cells:
+            spans = [
+                (offsets[i] + start, offsets[i] + end)
+                for i, (a, b) in enumerate(zip(old, cells))
+                if a != b or a.style != b.style
+                for start, end in (changed_span(a, b),)
+            ]
+            if spans:
                 self._cells[key] = cells
                 self._strips.pop(key, None)
-                dirty.extend((key, i) for i, (a, b) in enumerate(zip(old, cells)) if a != b)
+                dirty.append((key, spans))
         self._refresh_cells(dirty)
+
+    def _moves_order(
+        self, changed: list[RowKey], old_domains: dict[RowKey, Domain], old_rates: dict[RowKey, Rates]
+    ) -> bool:
+        """Whether a changed row's sort key moved (else the order stands, and sorting is skipped)."""
+        col = column(self.sort_key)
+        domains, rates = self._domains, self._rates
+        for k in changed:
+            old, new = old_domains.get(k), domains[k]
+            if old is None or old.name != new.name or col.sort(old, old_rates.get(k)) != col.sort(new, rates.get(k)):
+                return True
+        return False
 
     def _forget(self, key: RowKey) -> None:
         self._cells.pop(key, None)
@@ -289,17 +342,20 @@ class DomainTable(ScrollView, can_focus=True):
             order.sort(key=lambda k: place[k.host])
         return order
 
-    def _refresh_cells(self, dirty: list[tuple[RowKey, int]]) -> None:
+    def _refresh_cells(self, dirty: list[tuple[RowKey, list[tuple[int, int]]]]) -> None:
+        """Repaint the changed characters of each row: spans closer than a cursor move and a style cost
+        in bytes are repainted as one."""
         if not dirty:
             return
         row_of = {k: i for i, k in enumerate(self._order)}
         scroll_x, scroll_y = self.scroll_offset
         height = self.size.height
-        lay = self._layout
-        for key, col in dirty:
+        for key, spans in dirty:
             y = row_of[key] - scroll_y + 1
-            if 1 <= y < height:
-                self.refresh(Region(lay.offsets[col] - scroll_x, y, lay.widths[col], 1))
+            if not 1 <= y < height:
+                continue
+            for start, end in merge_spans(spans):
+                self.refresh(Region(start - scroll_x, y, end - start, 1))
 
     def _place_cursor(self, keep: RowKey | None) -> None:
         if keep is not None and keep in self._domains:
@@ -342,28 +398,34 @@ class DomainTable(ScrollView, can_focus=True):
             self._header = self._render_row(labels, self.get_component_rich_style("domain-table--header"))
         return self._header
 
+    def _row_styles(self) -> tuple[Style, Style]:
+        """The rows' style and the cursor's (its background and weight alone), computed once per style change."""
+        if self._styles is None:
+            full = self.get_component_rich_style("domain-table--cursor")
+            self._styles = (self.rich_style, Style(bgcolor=full.bgcolor, bold=full.bold))
+        return self._styles
+
     def _row_strip(self, key: RowKey) -> Strip:
         strip = self._strips.get(key)
         if strip is None:
-            strip = self._render_row(list(self._row_cells(key)), self.rich_style)
+            strip = self._render_row(list(self._row_cells(key)), self._row_styles()[0])
             self._strips[key] = strip
         return strip
 
     def render_line(self, y: int) -> Strip:
         scroll_x, scroll_y = self.scroll_offset
         width = self.size.width
+        base, cursor = self._row_styles()
         if y == 0:
             strip = self._header_strip()
         else:
             index = scroll_y + y - 1
             if index >= len(self._order):
-                return Strip.blank(width, self.rich_style)
+                return Strip.blank(width, base)
             strip = self._row_strip(self._order[index])
             if index == self.cursor:  # over the row's own background, keeping its text colours
-                full = self.get_component_rich_style("domain-table--cursor")
-                cursor = Style(bgcolor=full.bgcolor, bold=full.bold)
                 strip = Strip(Segment.apply_style(iter(strip), post_style=cursor), strip.cell_length)
-        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
+        return strip.crop_extend(scroll_x, scroll_x + width, base)
 
     def on_resize(self) -> None:
         if self._fit_columns() and self._frame is not None:
@@ -372,6 +434,7 @@ class DomainTable(ScrollView, can_focus=True):
 
     def notify_style_update(self) -> None:
         super().notify_style_update()
+        self._styles = None
         self._header = None
         self._strips.clear()
 
