@@ -75,6 +75,8 @@ class Child:
         self._poke()
         if thread is not None and thread is not threading.current_thread():
             thread.join(5)
+            if thread.is_alive():
+                return  # still stopping its program: it may yet read the wake pipe, which stays open
         for fd in (self._wake_r, self._wake_w):
             try:
                 os.close(fd)
