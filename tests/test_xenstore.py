@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import random
+from pathlib import Path
 
 import pytest
 
@@ -108,3 +110,30 @@ def test_backend_paths_name_the_frontend_domain() -> None:
     assert backend_domid("/local/domain/0/backend") is None
     assert backend_domid("/local/domain/0/backend/vif") is None
     assert backend_domid("@introduceDomain") is None
+
+
+def test_libvirt_on_this_dom0_reads_xenstore_with_its_tool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from xentui.model import Domain, Mode, State
+    from xentui.sources.base import ActionError
+    from xentui.sources.libvirt_source import LibvirtSource
+
+    tool = tmp_path / "xenstore-ls"
+    tool.write_text(
+        "#!/bin/sh\n"
+        '[ "$1 $2" = "-f /local/domain/3" ] || exit 1\n'
+        "printf '%s\\n' '/local/domain/3/name = \"hvmguest\"' '/local/domain/3/data/x = \"\\x1b[1m\"'\n"
+    )
+    tool.chmod(0o755)
+    guest = Domain("hvmguest", 3, None, State.RUNNING, 1, 1, 1, 1, Mode.HVM)
+    with pytest.raises(ActionError, match="readable only on a Xen dom0"):
+        LibvirtSource("xen:///system").read_xenstore(guest)  # no xenstore-ls here yet
+    monkeypatch.setenv("PATH", f"{tmp_path}:{os.environ['PATH']}")
+    assert LibvirtSource("xen:///system").read_xenstore(guest) == (
+        XenstoreEntry("/local/domain/3/name", "hvmguest"),
+        XenstoreEntry("/local/domain/3/data/x", "\x1b[1m"),
+    )
+    for elsewhere in ("xen+ssh://root@dom0-b/system", "qemu:///system", "test:///default"):
+        with pytest.raises(ActionError, match="readable only on a Xen dom0"):
+            LibvirtSource(elsewhere).read_xenstore(guest)
+    with pytest.raises(ActionError, match="not running"):
+        LibvirtSource("xen:///system").read_xenstore(Domain("off", None, None, State.SHUTOFF, 1, 1, 1, 1, Mode.PV))

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from shutil import which
 from typing import Any, TypeVar
 
 from xentui.model import Domain, HostInfo, IOCounters, Mode, Snapshot, State, XenstoreEntry, flags_for
@@ -27,7 +28,9 @@ from xentui.sources.base import (
 )
 from xentui.sources.libvirt_binding import libvirt
 from xentui.sources.libvirt_console import open_console
+from xentui.sources.runner import LocalRunner
 from xentui.sources.uri import uri_host
+from xentui.sources.xenstore import read_domain
 
 _STATES = {
     0: State.UNKNOWN, 1: State.RUNNING, 2: State.BLOCKED, 3: State.PAUSED, 4: State.SHUTDOWN,
@@ -194,6 +197,7 @@ class LibvirtSource:
         self._host: HostInfo | None = None
         self._cache: dict[str, _Cached] = {}
         self._stale: set[str] = set()  # UUIDs an event said changed: their XML is read again
+        self._free_stale = False  # the host's free memory to read again (a lifecycle event)
         self._reading: set[str] = set()  # UUIDs whose first XML read runs in the background
         self._early: dict[str, tuple[dict[str, Any], Domain]] = {}  # their rows meanwhile: (figures, row)
         self._callback: Callable[[], None] | None = None
@@ -237,6 +241,7 @@ class LibvirtSource:
             demo=self.demo,
             cpus=_safe(lambda: conn.getInfo()[2], None),
             memory_kib=_safe(lambda: conn.getInfo()[1] * 1024, None),
+            free_memory_kib=_safe(lambda: conn.getFreeMemory() // 1024, None),
         )
         self._conn = conn
         return conn
@@ -247,6 +252,7 @@ class LibvirtSource:
 
     def _on_event(self, _conn: Any, dom: Any, _event: int, _detail: int, _opaque: object) -> None:
         self._stale.add(_safe(dom.UUIDString, ""))
+        self._free_stale = True  # a guest started or stopped: the host's free memory moved
         self._notify()
 
     def _register_xml_events(self, conn: Any) -> None:
@@ -273,7 +279,12 @@ class LibvirtSource:
         pass  # polled: the poller keeps the time
 
     def read_xenstore(self, domain: Domain) -> tuple[XenstoreEntry, ...]:
-        raise ActionError(f"{self.label}: xenstore is readable only on a Xen dom0 (xen:///system here)")
+        # libvirt has no call for it: on this dom0 (a local xen:// URI) xenstore's own tool reads it.
+        if self.uri.partition(":")[0] not in ("xen", "xen+unix") or uri_host(self.uri) or not which("xenstore-ls"):
+            raise ActionError(f"{self.label}: xenstore is readable only on a Xen dom0 (xen:///system here)")
+        if not domain.state.active:
+            raise ActionError(f"{domain.name} is not running: xenstore holds running domains only")
+        return read_domain(LocalRunner(), domain.id, domain.name, 10.0)
 
     def close(self) -> None:
         conn, self._conn = self._conn, None
@@ -312,6 +323,10 @@ class LibvirtSource:
             for gone in set(self._early) - seen:
                 del self._early[gone]
             assert self._host is not None
+            if self._free_stale and self._conn is not None:
+                self._free_stale = False
+                free = _safe(lambda: self._conn.getFreeMemory() // 1024, None)
+                self._host = replace(self._host, free_memory_kib=free)
             return Snapshot(self._host, tuple(domains), time.monotonic())
 
     def _stats(self, conn: Any) -> list[tuple[Any, dict[str, Any]]]:
