@@ -479,3 +479,18 @@ def test_one_shot_list_leaves_no_process_behind(dom0: Dom0) -> None:
     time.sleep(0.5)
     left = subprocess.run(["pgrep", "-f", str(dom0.dir)], capture_output=True, text=True, check=False)
     assert left.stdout == "", "a child of the source outlived it"
+
+
+def test_rates_stand_when_an_event_recomposes_the_same_frame(source: ToolstackSource, dom0: Dom0) -> None:
+    from dataclasses import replace
+
+    from xentui.poller import compute_rates
+
+    first = source.snapshot()
+    second = wait_for(source, lambda s: s is not first, 3)
+    rates = compute_rates(first, second)
+    assert rates[by_name(second)["hvmguest"].key].cpu_pct == 32.2  # type: ignore[attr-defined]
+    # What an event between two frames hands over: the same frame's figures, another set of domains.
+    recomposed = replace(second, domains=second.domains[:3])
+    assert compute_rates(second, recomposed, rates) == rates
+    assert compute_rates(second, replace(second, taken_at=second.taken_at - 1), rates) == {}

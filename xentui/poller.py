@@ -46,7 +46,8 @@ def compute_rates(prev: Snapshot | None, cur: Snapshot, prev_rates: dict[str, Ra
         return {}
     dt = cur.taken_at - prev.taken_at
     if dt <= 0:
-        return {}
+        # dt == 0: the same measurement composed again (a stream's event between two frames): its rates stand.
+        return dict(prev_rates) if dt == 0 and prev_rates else {}
     old = prev.by_key()
     before = prev_rates or {}
     out: dict[str, Rates] = {}
