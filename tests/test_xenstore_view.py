@@ -253,6 +253,17 @@ def test_demo_frontends_give_every_triage_case() -> None:
     assert demo["win2019"].pv_drivers and demo["win2019"].mode is Mode.HVM
 
 
+def test_demo_domains_stay_the_same_objects_between_refreshes() -> None:
+    source = DemoSource(clock=lambda: 0.0)
+    try:
+        first = {d.key: d for d in source.snapshot().domains}
+        second = {d.key: d for d in source.snapshot().domains}
+    finally:
+        source.close()
+    assert first.keys() == second.keys()
+    assert all(second[k] is first[k] for k in first)
+
+
 def test_demo_xenstore_subtree() -> None:
     demo = _demo()
     keys = {e.path: e.value for e in demo_xenstore(demo["win2019"])}
