@@ -39,8 +39,11 @@ class HelpScreen(Dialog[None]):
                     "\nModes, and what decides them (marked ◀ mode in the detail pane):\n"
                     "  PV   image (linux …) or no image; c_info.type pv; <os><type>linux|xen\n"
                     "  HVM  image (hvm …), loader hvmloader; c_info.type hvm; <os><type>hvm\n"
-                    "       +pv: PV drivers available (xen_platform_pci 1, Xen PV disks/NICs)\n"
+                    "       +pv: PV frontends connected (xenstore, where the source reads it), else\n"
+                    "       PV drivers available by the config (xen_platform_pci 1, Xen PV disks/NICs)\n"
                     "  PVH  c_info.type pvh (or pv with pvh True); <os><type>xenpvh\n"
+                    "\nX: the selected domain's xenstore (/local/domain/N), read when opened or another\n"
+                    "domain is selected, not on every refresh.\n"
                     "\nMouse: click a header to sort (again to reverse), click a row's con\n"
                     "to attach its console, double-click a row for its detail.\n"
                     "Lifecycle actions need xentui --rw. Esc closes this.",
