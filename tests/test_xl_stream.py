@@ -257,7 +257,10 @@ def test_interval_change_restarts_xentop_at_once(source: ToolstackSource, dom0: 
     assert dom0.calls("xentop")[-1] == "-b -f -d 1"
 
 
-def test_killed_xentop_is_reported_and_restarted(source: ToolstackSource, dom0: Dom0) -> None:
+def test_killed_xentop_is_reported_and_restarted(
+    source: ToolstackSource, dom0: Dom0, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("FAKE_XENTOP_SLEEP", "2")  # time to see the new xentop's first frame
     woken = Woken()
     source.set_change_callback(woken)
     good = source.snapshot()
@@ -269,6 +272,8 @@ def test_killed_xentop_is_reported_and_restarted(source: ToolstackSource, dom0: 
     assert {d.name for d in hurt.domains} == {d.name for d in good.domains}  # the last frame stays on screen
     healed = wait_for(source, lambda s: not s.problems, 4)
     assert len(dom0.calls("xentop")) == 2 and {d.name for d in healed.domains} == {d.name for d in good.domains}
+    # The new xentop's first frame: no CPU% yet, and its CPU time is not measured against the old one's.
+    assert all(d.cpu_pct is None and d.cpu_time_ns is None for d in healed.domains)
     assert woken.count >= 2
 
 

@@ -152,9 +152,11 @@ class Child:
                 if self._closed or self._restart:
                     return None
                 silent = self._silent_after()
-                wait = self._quiet_s if pending else 1.0
+                # Asleep until output, a wake (restart, close), the end of a quiet pause or of the allowed silence.
+                wait: float | None = self._quiet_s if pending else None
                 if silent is not None:
-                    wait = max(0.01, min(wait, last + silent - time.monotonic()))
+                    left = max(0.01, last + silent - time.monotonic())
+                    wait = left if wait is None else min(wait, left)
                 ready, _, _ = select.select([*open_fds, self._wake_r], [], [], wait)
                 if self._wake_r in ready:
                     self._drain_wake()
