@@ -499,3 +499,18 @@ def test_rates_stand_when_an_event_recomposes_the_same_frame(source: ToolstackSo
     recomposed = replace(second, domains=second.domains[:3])
     assert compute_rates(second, recomposed, rates) == rates
     assert compute_rates(second, replace(second, taken_at=second.taken_at - 1), rates) == {}
+
+
+def test_a_rebooting_guest_twice_in_a_frame(dom0: Dom0, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # `xl reboot`: the old domain dying while its successor of the same name runs, both in one xentop frame.
+    header, d0, hvm, pv, pvh = BATCH.read_text().splitlines()[:5]
+    dying = hvm.replace("------", "d-----", 1)
+    (tmp_path / "batch.txt").write_text("\n".join([header, d0, dying, hvm, pv, pvh]) + "\n")
+    monkeypatch.setenv("FAKE_XENTOP_BATCH", str(tmp_path / "batch.txt"))
+    src = ToolstackSource("xl", timeout=5)
+    try:
+        d = {x.name: x for x in src.snapshot().domains}
+        assert set(d) == {"Domain-0", "hvmguest", "pvguest", "pvhguest"}
+        assert d["hvmguest"].state is State.RUNNING
+    finally:
+        src.close()
