@@ -1,11 +1,13 @@
 """Reading xenstore on a dom0 through its own tools, here or over ssh: watches, subtrees, frontends.
 
 Watches are long-running `xenstore-watch PATH` children, one a path, each printing the path of every change.
-Chosen over a client library (pyxs, or a socket client of our own) by cost and reach: an idle watcher costs
-nothing between events, and the only forks in steady state are none at all; the tools are on every dom0 and
-work unchanged over the ssh connection the other commands use, where a library would need xenstored's socket
-on this machine. Reads (`xenstore-ls -f`) happen only when a domain is selected or the set of domains or a
-backend changes, never per refresh.
+Chosen over a client library (pyxs, or a socket client of our own) for cost and reach: a watcher is started
+once and sleeps in a read until xenstored fires (no fork and no wake-up in steady state; the whole xl source,
+watchers included, measured 0.03 % of a core at a 10 s interval here); a library would cost the same idle
+but needs xenstored's socket or /dev/xen/xenbus on this machine, so it could not reach a dom0 over the ssh
+connection the other commands use, and pyxs is one more dependency for the dom0's Python. Reads
+(`xenstore-ls -f`) happen only when a domain is selected, the set of domains changes or a backend does,
+never per refresh.
 """
 
 from __future__ import annotations
