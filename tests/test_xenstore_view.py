@@ -6,6 +6,8 @@ import threading
 
 from conftest import FIXTURES
 from test_app import wait_rows
+from test_xl_stream import Dom0
+from test_xl_stream import dom0 as played_dom0  # noqa: F401  (a fixture: the played dom0)
 
 from xentui.columns import mode_text
 from xentui.model import Domain, Frontend, Mode, XenbusState, XenstoreEntry
@@ -13,9 +15,11 @@ from xentui.sources.base import ActionError
 from xentui.sources.demo import DemoSource
 from xentui.sources.demo_xenstore import demo_frontends, demo_xenstore, vbd_devid
 from xentui.sources.files import FilesSource
+from xentui.sources.xl import ToolstackSource
 from xentui.ui.app import XenTUI
 from xentui.ui.widgets.detail_pane import DetailPane
 from xentui.ui.widgets.domain_table import DomainTable
+from xentui.ui.widgets.summary_bar import SummaryBar
 from xentui.ui.widgets.summary_card import SummaryCard
 from xentui.ui.widgets.xenstore_view import XenstoreView, entries_text
 
@@ -273,8 +277,8 @@ def test_demo_xenstore_subtree() -> None:
     assert keys["/local/domain/4/device/vif/0/mac"] == "00:16:3e:00:00:04"
     assert "/local/domain/4/control/feature-poweroff" not in keys  # no PV drivers announce anything
     assert all(p == "/local/domain/4" or p.startswith("/local/domain/4/") for p in keys)
-    dom0 = {e.path: e.value for e in demo_xenstore(demo["Domain-0"])}
-    assert dom0["/local/domain/0/name"] == "Domain-0"
+    zero = {e.path: e.value for e in demo_xenstore(demo["Domain-0"])}
+    assert zero["/local/domain/0/name"] == "Domain-0"
     try:
         demo_xenstore(demo["backup-01"])
     except ActionError as exc:
@@ -289,3 +293,46 @@ def test_vbd_devids() -> None:
         51712, 51728, 768, 832, 5632, 5696, 2048, 2064,
     ]  # fmt: skip
     assert vbd_devid(None, 2) == 51744 and vbd_devid("weird0", 1) == 51728
+
+
+# -- the xl source on a played dom0 (stand-in xentop, xl, xenstore-watch and xenstore-ls; see test_xl_stream) ------
+async def test_xl_source_end_to_end(played_dom0: Dom0) -> None:  # noqa: F811  (the fixture imported above)
+    dom0 = played_dom0
+    source = ToolstackSource("xl", timeout=5)
+    app = XenTUI(source, interval=1)
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_rows(app, pilot, 4)
+        header = str(app.query_one(SummaryBar).render()).splitlines()
+        # xl info: 3583 MiB total, 978 MiB free, 2 CPUs
+        assert "  Mem 3583M total, 2605M used, 978M free, 2 CPUs  xl  read-only" in header[0]
+        table = app.query_one(DomainTable)
+        key = next(k for k in table.keys_in_order() if table.cell_text(k, "name").strip() == "hvmguest")
+        assert table.cell_text(key, "mode").strip() == "HVM+pv"  # the vif is connected, the vbd initialising
+        await _select(app, pilot, "hvmguest")
+        await pilot.press("enter")
+        await pilot.pause(0.1)
+        live = str(app.query_one("#live-pv").render())
+        assert "PV drivers live: vif connected; vbd 768 initialising" in live
+        await pilot.press("X")
+        view = app.query_one(XenstoreView)
+        await _read(pilot, view)
+        body = view.body.plain
+        assert 'name = "hvmguest"' in body and "\x1b" not in body and "\x07" not in body
+        assert '  evil = "\\x1b]0;pwned\\x07[bold red]x[/] "$(id)\\x0a"' in body
+        reads = dom0.calls("xenstore-ls").count("/local/domain/3")
+        assert reads == 1
+        # The guest's drivers go away (both frontends back to Initialising), a backend event says so.
+        text = (dom0.dir / "xenstore.txt").read_text().replace('vif/0/state = "4"', 'vif/0/state = "1"')
+        (dom0.dir / "xenstore.txt").write_text(text)
+        await pilot.pause(0.3)
+        dom0.event("/local/domain/0/backend/vif/3/0/state")
+        for _ in range(150):
+            await pilot.pause(0.02)
+            if table.cell_text(key, "mode").strip() == "HVM":
+                break
+        assert table.cell_text(key, "mode").strip() == "HVM"
+        await pilot.pause(0.1)
+        live = str(app.query_one("#live-pv").render())
+        assert "platform device on, no PV frontend connected: emulated devices only" in live
+        assert dom0.calls("xenstore-ls").count("/local/domain/3") == 1  # refreshes did not re-read the view
+    source.close()
