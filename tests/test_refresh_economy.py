@@ -16,6 +16,7 @@ from xentui.columns import column, mode_text
 from xentui.fleet import Fleet, FleetFrame, HostStatus, RowKey
 from xentui.model import Domain, HostInfo, Mode, Snapshot, State
 from xentui.poller import Frame, Rates, compute_rates
+from xentui.sources.base import SourceError
 from xentui.sources.demo import DemoSource
 from xentui.sources.libvirt_source import EARLY_ROWS, LibvirtSource, evolve
 from xentui.ui.app import XenTUI
@@ -53,6 +54,10 @@ def test_a_large_first_refresh_lists_rows_before_their_xml_then_fills_them_in(tm
         assert {d.key for d in second.domains} == {d.key for d in first.domains}
         third = src.snapshot()
         assert all(a is b for a, b in zip(second.domains, third.domains))  # nothing moved: the same objects
+        one, other = (d.config for d in second.domains[1:3])
+        assert one is not None and other is not None
+        assert one.tree.find("on_crash") is other.tree.find("on_crash")  # read together: equal nodes shared
+        assert one.tree.find("name") != other.tree.find("name")
     finally:
         src.close()
 
@@ -199,5 +204,25 @@ def test_pending_rows_count_once_the_xml_is_read(tmp_path: Path) -> None:
         second = src.snapshot()
         running = [d for d in second.domains if d.state is State.RUNNING]
         assert running and all(d.cpu_time_ns for d in running) and not any(d.details_pending for d in running)
+    finally:
+        src.close()
+
+
+def test_connecting_early_reports_its_failure_once_at_the_first_snapshot(tmp_path: Path) -> None:
+    src = LibvirtSource(f"test://{tmp_path}/no-such-host.xml")
+    src.connect_soon()
+    with pytest.raises(SourceError, match="cannot connect") as first:
+        src.snapshot()
+    with pytest.raises(SourceError) as again:  # tried again, not the early failure kept
+        src.snapshot()
+    assert str(first.value) == str(again.value)
+    src.close()
+
+
+def test_connecting_early_serves_the_first_snapshot(tmp_path: Path) -> None:
+    src = LibvirtSource(f"test://{host(tmp_path, 3)}")
+    src.connect_soon()
+    try:
+        assert len(src.snapshot().domains) == 3
     finally:
         src.close()

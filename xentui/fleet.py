@@ -156,6 +156,10 @@ class Fleet:
         # Each host's rows, made again only when that host has a new frame (not when another host has one).
         self._parts: list[HostRows] = [({}, {}) for _ in self.sources]
         self.pollers = [Poller(s, self._receiver(i), interval) for i, s in enumerate(self.sources)]
+        for source in self.sources:  # sources that can connect while the dashboard starts do
+            connect_soon = getattr(source, "connect_soon", None)
+            if connect_soon is not None:
+                connect_soon()
         self._threads: list[threading.Thread] = []
         self._stopped = False
         self._closed = False

@@ -130,8 +130,8 @@ class DemoSource:
     def _prepare(self, d: Domain) -> _Simulated:
         # The test driver numbers domains from 1; Xen's Domain-0 is 0.
         domid = d.id - 1 if d.id is not None else None
-        base = replace(d, id=domid, host=self.host_name, cpu_time_ns=None, config=self._renumbered(d, domid))
-        base = replace(base, frontends=demo_frontends(base))  # what its simulated xenstore shows
+        base = evolve(d, id=domid, host=self.host_name, cpu_time_ns=None, config=self._renumbered(d, domid))
+        base = evolve(base, frontends=demo_frontends(base))  # what its simulated xenstore shows
         if not d.state.active or d.config is None:  # not running, or its XML not read yet: no CPU time
             return _Simulated(d, base, None, 0.0)
         load, _cycles = self._marks(d.config)
@@ -177,6 +177,9 @@ class DemoSource:
                 self._cycled[d.name] = now
                 changed = True
         return changed
+
+    def connect_soon(self) -> None:
+        self._lv.connect_soon()
 
     def set_change_callback(self, callback: Callable[[], None] | None) -> None:
         self._lv.set_change_callback(callback)

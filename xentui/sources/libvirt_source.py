@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ctypes
 import os
 import threading
 import time
@@ -11,7 +12,7 @@ from dataclasses import dataclass, replace
 from shutil import which
 from typing import Any, TypeVar
 
-from xentui.model import Domain, HostInfo, IOCounters, Mode, Snapshot, State, XenstoreEntry, flags_for
+from xentui.model import ConfigNode, Domain, HostInfo, IOCounters, Mode, Snapshot, State, XenstoreEntry, flags_for
 from xentui.parsers.errors import ParseError
 from xentui.parsers.libvirt_xml import parse_domain_xml
 from xentui.sources.base import (
@@ -50,6 +51,27 @@ _STATS = (
 EARLY_ROWS = 16
 
 _T = TypeVar("_T")
+
+
+def shared_tree(node: ConfigNode, pool: dict[ConfigNode, ConfigNode]) -> ConfigNode:
+    """The tree with every subtree equal to one already in `pool` replaced by that one (and the new ones added).
+
+    A host's guests have much of their configuration in common (`<on_crash>destroy</on_crash>`, the same
+    console, attributes such as unit='KiB'): read together, they share those nodes, a third of the memory.
+    """
+    kids = tuple(shared_tree(c, pool) for c in node.children)
+    if any(a is not b for a, b in zip(kids, node.children)):
+        node = replace(node, children=kids)
+    return pool.setdefault(node, node)
+
+
+def give_back_freed_memory() -> None:
+    """Return the C heap's free pages to the system (glibc keeps them otherwise): after a first read of many
+    domains the parsers' garbage would stay in the resident size for the life of the dashboard."""
+    try:
+        ctypes.CDLL(None).malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc
+        pass
 
 
 def evolve(obj: _T, **changes: Any) -> _T:
@@ -204,11 +226,33 @@ class LibvirtSource:
         self._lock = threading.Lock()
         self._bulk = True  # until the driver says it has no getAllDomainStats
         self.calls = 0  # libvirt calls made by snapshots, for the benchmark
+        self._early_error: SourceError | None = None  # connect_soon's failure, for the first snapshot to raise
+        self._closed = False
 
     # -- connection ------------------------------------------------------------------------------------------
+    def connect_soon(self) -> None:
+        """Connect in the background now (libvirt lets go of the GIL meanwhile), so that the first snapshot,
+        asked for once the dashboard is up, does not wait for the connection too. Its failure is the first
+        snapshot's error, not a second attempt."""
+
+        def connect() -> None:
+            with self._lock:
+                try:
+                    self._connect()
+                except SourceError as exc:
+                    self._early_error = exc
+                    return
+            if self._closed:  # closed while connecting: that connection is nobody's
+                self.close()
+
+        threading.Thread(target=connect, name="libvirt-connect", daemon=True).start()
+
     def _connect(self) -> Any:
         if self._conn is not None:
             return self._conn
+        if self._early_error is not None:
+            exc, self._early_error = self._early_error, None
+            raise exc
         ensure_event_loop()
         try:
             conn = libvirt.openReadOnly(self.open_uri) if self.read_only else libvirt.open(self.open_uri)
@@ -287,6 +331,7 @@ class LibvirtSource:
         return read_domain(LocalRunner(), domain.id, domain.name, 10.0)
 
     def close(self) -> None:
+        self._closed = True
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
@@ -416,6 +461,7 @@ class LibvirtSource:
         self._reading.update(item[1] for item in todo)
         self.calls += len(todo)
         uri = self.uri
+        pool: dict[ConfigNode, ConfigNode] = {}  # for this batch alone: kept, it would cost what it saves
 
         def read(item: tuple[Any, str, int | None, State]) -> tuple[str, int | None, State, Domain | None]:
             dom, uuid, domid, state = item
@@ -423,14 +469,21 @@ class LibvirtSource:
                 parsed = parse_domain_xml(dom.XMLDesc(0), f"{uri}/{dom.name()}", state).domains[0]
             except (libvirt.libvirtError, ParseError):
                 return uuid, domid, state, None  # vanished, or unreadable: read again at the next refresh
+            if parsed.config is not None:  # shared at once, so that the copies' memory is used again at once
+                parsed = replace(parsed, config=replace(parsed.config, tree=shared_tree(parsed.config.tree, pool)))
             return uuid, domid, state, parsed
+
+        def read_yielding(item: tuple[Any, str, int | None, State]) -> tuple[str, int | None, State, Domain | None]:
+            result = read(item)
+            time.sleep(0)  # hand the GIL over at once to a thread waiting for it: the UI drawing the early rows
+            return result
 
         def read_all() -> None:
             results: list[tuple[str, int | None, State, Domain | None]] = []
             try:
                 # In parallel over a network; here a daemon (or the in-process test driver) answers at once,
                 # and parsing holds the GIL anyway.
-                results = list(_xml_readers().map(read, todo)) if uri_host(uri) else [read(i) for i in todo]
+                results = list(_xml_readers().map(read, todo)) if uri_host(uri) else [read_yielding(i) for i in todo]
             finally:
                 with self._lock:
                     for uuid, domid, state, parsed in results:
@@ -438,6 +491,9 @@ class LibvirtSource:
                             domain = replace(parsed, host=_host_name(self._host), source=self.uri)
                             self._cache[uuid] = _Cached(domid, state, domain)
                     self._reading.difference_update(item[1] for item in todo)
+                results.clear()
+                pool.clear()
+                give_back_freed_memory()
             self._notify()
 
         threading.Thread(target=read_all, name="libvirt-xml-first", daemon=True).start()
