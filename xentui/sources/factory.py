@@ -185,14 +185,14 @@ def open_source(spec: Spec, options: Options) -> Source:
 
 def _open_toolstack(spec: Spec, options: Options) -> Source:
     """xl/xm here, or xl on a remote dom0 through one ssh connection (named host[:port] unless configured)."""
-    from xentui.sources.runner import Runner, SshRunner, SshTarget
+    from xentui.sources.runner import LocalRunner, Runner, SshRunner, SshTarget
     from xentui.sources.xl import ToolstackSource
 
     where = parse_xl_uri(spec.target) if spec.target else XlUri()
-    if not where.remote:
-        return ToolstackSource(spec.kind.value, read_only=options.read_only, timeout=options.timeout, name=spec.name)
-    target = SshTarget(where.user, where.host, where.port, where.keyfile, where.known_hosts, where.verify)
-    runner: Runner = SshRunner(target, connect_timeout=options.timeout)
+    runner: Runner = LocalRunner()
+    if where.remote:
+        target = SshTarget(where.user, where.host, where.port, where.keyfile, where.known_hosts, where.verify)
+        runner = SshRunner(target, connect_timeout=options.timeout)
     source = ToolstackSource(
         spec.kind.value,
         runner=runner,

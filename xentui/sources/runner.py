@@ -37,10 +37,6 @@ class Runner(Protocol):
         """stdout of `command` on the dom0; SourceError naming it when it is missing, hangs or fails."""
         ...
 
-    def connect(self) -> None:
-        """Reach the dom0 now if not already (blocking): SourceError saying why not ("auth" when refused)."""
-        ...
-
     def close(self) -> None: ...
 
 
@@ -52,9 +48,6 @@ class LocalRunner:
 
     def run(self, command: Sequence[str], timeout: float = DEFAULT_TIMEOUT) -> str:
         return run(command, timeout)
-
-    def connect(self) -> None:
-        pass
 
     def close(self) -> None:
         pass
@@ -129,7 +122,10 @@ class SshRunner:
             with contextlib.suppress(SourceError):
                 self.connect()
         remote = " ".join(shlex.quote(word) for word in command)
-        return ["ssh", *self.options(), "-t" if tty else "-T", "--", self.target.destination, remote]
+        # A console's keys all go to the guest: no ssh escapes (`~.` at a line's start), the console's own
+        # detach key ends it.
+        mode = ["-t", "-e", "none"] if tty else ["-T"]
+        return ["ssh", *self.options(), *mode, "--", self.target.destination, remote]
 
     def connect(self, timeout: float | None = None) -> None:
         """Open the master connection unless it is open; SourceError (kind "auth" when refused) if it cannot."""
