@@ -344,6 +344,20 @@ def test_a_full_snapshot_arrives_over_one_ssh_master_and_close_leaves_nothing(ss
     assert not os.path.exists(control_dir)
 
 
+def test_a_master_left_behind_by_a_killed_xentui_ends_by_itself(sshd: PrivateSshd) -> None:
+    runner = SshRunner(SshTarget("root", "127.0.0.1", sshd.port, str(sshd.client_key), str(sshd.known_hosts)))
+    runner.persist_s = 1  # 60 s in use
+    control_dir = os.path.dirname(runner.control_path)
+    try:
+        assert runner.run(["echo", "hi"]) == "hi\n"
+        assert [p for p in _ssh_processes(control_dir) if "[mux]" in p]
+        # No `close` (as when xentui is killed): once idle, the master goes anyway.
+        assert _wait(lambda: not _ssh_processes(control_dir), 10), _ssh_processes(control_dir)
+        assert runner.run(["echo", "again"]) == "again\n"  # and a later command opens a new one
+    finally:
+        runner.close()
+
+
 def test_commands_over_ssh_keep_hostile_words_whole(sshd: PrivateSshd) -> None:
     runner = SshRunner(SshTarget("root", "127.0.0.1", sshd.port, str(sshd.client_key), str(sshd.known_hosts)))
     try:

@@ -85,6 +85,9 @@ class SshTarget:
 
 
 RETRY_AFTER_S = 2.0  # a failed connect is not tried again sooner
+# The master outlives its last command by this much: commands close together share it, and if xentui is
+# killed before `close` (a terminal hung up), it does not stay behind for good.
+PERSIST_S = 60
 
 
 class SshRunner:
@@ -96,6 +99,7 @@ class SshRunner:
         self.target = target
         self.where = str(target)
         self.connect_timeout = connect_timeout
+        self.persist_s = PERSIST_S
         # A private directory: the control socket grants the connection to whoever can open it.
         self._dir = tempfile.mkdtemp(prefix="xentui-ssh-")
         self.control_path = os.path.join(self._dir, "master")
@@ -111,7 +115,7 @@ class SshRunner:
             "-o", "ServerAliveCountMax=3",
             "-o", "ControlMaster=auto",
             "-o", f"ControlPath={self.control_path}",
-            "-o", "ControlPersist=yes",
+            "-o", f"ControlPersist={self.persist_s}",
             *self.target.options(),
         ]  # fmt: skip
 
