@@ -65,6 +65,8 @@ files = {"list -l": d + "/xl-list-l.json", "list": "{fixtures}/xen-4.20-xl-list.
 name = files.get(" ".join(args))
 if name is None:
     sys.exit(0)
+if not os.path.exists(name):
+    sys.exit("libxl: error: libxl_domain.c: cannot retrieve the domain configurations")
 sys.stdout.write(open(name).read())
 """
 
@@ -512,5 +514,20 @@ def test_a_rebooting_guest_twice_in_a_frame(dom0: Dom0, tmp_path: Path, monkeypa
         d = {x.name: x for x in src.snapshot().domains}
         assert set(d) == {"Domain-0", "hvmguest", "pvguest", "pvhguest"}
         assert d["hvmguest"].state is State.RUNNING
+    finally:
+        src.close()
+
+
+def test_configurations_that_cannot_be_read_are_said_and_rows_still_shown(dom0: Dom0) -> None:
+    (dom0.dir / "xl-list-l.json").unlink()
+    src = ToolstackSource("xl", timeout=5)
+    try:
+        snap = src.snapshot()
+        assert {d.name for d in snap.domains} == {"Domain-0", "pvguest", "pvhguest", "hvmguest"}
+        assert all(d.mode is Mode.UNKNOWN for d in snap.domains)
+        assert snap.problems == (
+            "configurations not read: xl list -l: libxl: error: libxl_domain.c: cannot retrieve the domain "
+            "configurations",
+        )
     finally:
         src.close()

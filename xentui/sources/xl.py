@@ -73,6 +73,7 @@ class ToolstackSource:
         self._lock = threading.Lock()  # what the children's threads hand over: flags, dirty domains
         self._polling = tool != "xl"
         self._notes: tuple[str, ...] = ()
+        self._config_problem = ""  # the last `xl list -l` failed: why
         self._stream: XentopStream | None = None
         self._watches: Watches | None = None
         self._timer: threading.Timer | None = None
@@ -128,8 +129,12 @@ class ToolstackSource:
     def _read_configs(self) -> None:
         try:
             parsed = parse_text(self._run("list", "-l"), f"{self.tool} list -l")
-        except (SourceError, ParseError):
-            return  # keep what was known: the rows alone still show every domain
+        except (SourceError, ParseError) as exc:
+            # Keep what was known (the rows alone still show every domain); read again at the next change.
+            self._config_problem = f"configurations not read: {exc}"
+            self._configs_seq += 1
+            return
+        self._config_problem = ""
         configs = {}
         for d in parsed.domains:
             if d.id is not None and d.mode is Mode.HVM:
@@ -226,7 +231,7 @@ class ToolstackSource:
             )
             for d in merged
         )
-        problems = tuple(p for p in (stream.problem, *self._watch_problems(), *self._notes) if p)
+        problems = tuple(p for p in (stream.problem, self._config_problem, *self._watch_problems(), *self._notes) if p)
         key = (frame.seq, self._configs_seq, self._frontends_seq, host, problems)
         if self._snap is not None and key == self._snap_key:
             return self._snap  # nothing new since: the poller shows nothing new
@@ -254,7 +259,7 @@ class ToolstackSource:
         merged = merge_run_state(configs, rows)
         host = self._host_info((ids, sum(r.memory_kib or 0 for r in rows)))
         domains = tuple(replace(d, host=host.hostname, source=self.tool) for d in merged)
-        problems = tuple(p for p in (*self._watch_problems(), *self._notes) if p)
+        problems = tuple(p for p in (self._config_problem, *self._watch_problems(), *self._notes) if p)
         return Snapshot(host, domains, time.monotonic(), problems)
 
     # -- events -----------------------------------------------------------------------------------------------
