@@ -6,6 +6,7 @@
 For a real dom0 (the Xen lab), `pinned_uri` records its host key first, so that nothing is left unchecked:
 
     uri = pinned_uri("127.0.0.1", lab.ssh_port, lab.key, lab.workdir / "known_hosts")
+    uri = xl_ssh_uri("127.0.0.1", lab.ssh_port, lab.key, verify=False)  # or: like lab.ssh_uri, unchecked
 
 Nothing outside the given directory is changed: the sshd has its own config, keys, pid file and known_hosts.
 """
@@ -25,11 +26,16 @@ from urllib.parse import quote
 SSHD = "/usr/sbin/sshd"
 
 
-def xl_ssh_uri(host: str, port: int, keyfile: Path | str, known_hosts: Path | str = "", user: str = "root") -> str:
-    """`xl+ssh://user@host:port/?keyfile=KEY[&known_hosts=FILE]`; without known_hosts, ssh's own is used."""
+def xl_ssh_uri(
+    host: str, port: int, keyfile: Path | str, known_hosts: Path | str = "", user: str = "root", verify: bool = True
+) -> str:
+    """`xl+ssh://user@host:port/?keyfile=KEY[&known_hosts=FILE][&no_verify=1]`; without known_hosts, ssh's own
+    is used; `verify=False` neither checks nor records the host key (as the labs' libvirt URIs do)."""
     query = f"keyfile={quote(str(keyfile))}"
     if known_hosts:
         query += f"&known_hosts={quote(str(known_hosts))}"
+    if not verify:
+        query += "&no_verify=1"
     return f"xl+ssh://{user}@{host}:{port}/?{query}"
 
 

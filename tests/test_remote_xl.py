@@ -164,6 +164,16 @@ def test_remote_xl_hosts_are_named_host_port_and_stay_unique(no_config: Path) ->
     alone.close()
 
 
+def test_the_helpers_uris_parse_as_meant() -> None:
+    from ssh_dom0 import xl_ssh_uri
+
+    lab = xl_ssh_uri("127.0.0.1", 2222, "/tmp/lab dir/id_ed25519", verify=False)
+    assert lab == "xl+ssh://root@127.0.0.1:2222/?keyfile=/tmp/lab%20dir/id_ed25519&no_verify=1"
+    assert parse_xl_uri(lab) == XlUri("root", "127.0.0.1", 2222, "/tmp/lab dir/id_ed25519", verify=False)
+    pinned = parse_xl_uri(xl_ssh_uri("127.0.0.1", 2222, "/k", "/kh"))
+    assert (pinned.known_hosts, pinned.verify) == ("/kh", True)
+
+
 def test_local_xl_uri_is_this_dom0(no_config: Path) -> None:
     (src,) = open_request(Request(connect=("xl:///",)), Options()).sources
     assert isinstance(src, ToolstackSource) and isinstance(src.runner, LocalRunner)
