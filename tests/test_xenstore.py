@@ -137,3 +137,11 @@ def test_libvirt_on_this_dom0_reads_xenstore_with_its_tool(tmp_path: Path, monke
             LibvirtSource(elsewhere).read_xenstore(guest)
     with pytest.raises(ActionError, match="not running"):
         LibvirtSource("xen:///system").read_xenstore(Domain("off", None, None, State.SHUTOFF, 1, 1, 1, 1, Mode.PV))
+
+
+def test_paths_are_kept_as_printed() -> None:
+    # xenstored allows only [A-Za-z0-9_/@-] in names; whatever a path holds is kept as text, never read as markup.
+    (entry,) = parse_xenstore_ls('/local/domain/3/[bold]x[/bold] = "1"\n')
+    assert entry == XenstoreEntry("/local/domain/3/[bold]x[/bold]", "1")
+    (entry,) = parse_xenstore_ls('/local/domain/3/a = "b" = "c"\n')  # a value holding ` = "`
+    assert entry == XenstoreEntry("/local/domain/3/a", 'b" = "c')
