@@ -21,7 +21,7 @@ from xentui.ui.widgets.detail_pane import DetailPane
 from xentui.ui.widgets.domain_table import DomainTable
 from xentui.ui.widgets.summary_bar import SummaryBar
 from xentui.ui.widgets.summary_card import SummaryCard
-from xentui.ui.widgets.xenstore_view import XenstoreView, entries_text
+from xentui.ui.widgets.xenstore_view import KeyList, XenstoreView, entries_text
 
 HOSTILE_KEY = "evil\x1b[2J[bold red]key[red]"
 HOSTILE_VALUE = "\x1b]0;owned\x07[link=http://x]click[/link]\u202eevil\r\n"
@@ -160,7 +160,7 @@ async def test_a_source_that_cannot_read_xenstore_says_why() -> None:
         view = app.query_one(XenstoreView)
         await _read(pilot, view)
         assert view.body.plain == "saved outputs have no live xenstore"
-        assert view.body.style == "bold red"
+        assert [str(span.style) for span in view.body.spans] == ["bold red"]
         await pilot.press("down")
         await _read(pilot, view)
         assert view.body.plain == "saved outputs have no live xenstore"
@@ -336,3 +336,23 @@ async def test_xl_source_end_to_end(played_dom0: Dom0) -> None:  # noqa: F811  (
         assert "platform device on, no PV frontend connected: emulated devices only" in live
         assert dom0.calls("xenstore-ls").count("/local/domain/3") == 1  # refreshes did not re-read the view
     source.close()
+
+
+async def test_thousands_of_keys_render_only_the_rows_on_screen() -> None:
+    class Big(CountingDemo):
+        def read_xenstore(self, domain: Domain) -> tuple[XenstoreEntry, ...]:
+            root = f"/local/domain/{domain.id}"
+            keys = [f"{root}/backend/vbd/{g}/{d}/k{k}" for g in range(50) for d in range(4) for k in range(15)]
+            return tuple(XenstoreEntry(k, "v" * 300) for k in keys)
+
+    app = XenTUI(Big(), interval=60)
+    async with app.run_test(size=(100, 40)) as pilot:
+        await wait_rows(app, pilot, 13)
+        await pilot.press("enter", "X")
+        view = app.query_one(XenstoreView)
+        await _read(pilot, view)
+        keys = view.query_one(KeyList)
+        assert len(keys.lines) == 2 + 50 * (1 + 4 * (1 + 15))  # backend, vbd, each guest, each device and its keys
+        assert keys.virtual_size.width > keys.size.width  # a long value scrolls sideways, not wrapped
+        await pilot.pause(0.1)
+        assert 0 < len(keys._strips) <= keys.size.height  # only what is on screen was rendered

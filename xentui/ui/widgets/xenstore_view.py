@@ -10,10 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from rich.segment import Segment
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
-from textual.containers import Vertical, VerticalScroll
+from textual.containers import Vertical
+from textual.geometry import Size
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
 from textual.timer import Timer
 from textual.widgets import Static
 
@@ -40,7 +44,7 @@ def _parts(path: str, root: str) -> tuple[str, ...]:
     return tuple(p for p in path.split("/") if p)
 
 
-def entries_text(entries: Sequence[XenstoreEntry], root: str) -> Text:
+def entries_lines(entries: Sequence[XenstoreEntry], root: str) -> list[Text]:
     """The subtree below `root`, one key a line, indented by depth, in the order read; parents a listing left out
     are shown bare. Keys and values are made printable: nothing in them is markup or reaches the terminal."""
     values: dict[tuple[str, ...], str | None] = {(): None}
@@ -55,40 +59,72 @@ def entries_text(entries: Sequence[XenstoreEntry], root: str) -> Text:
                 children[node[:-1]].append(node)
         if parts:
             values[parts] = entry.value
-    text = Text()
+    lines: list[Text] = []
     stack = list(reversed(children[()]))
     while stack:
         node = stack.pop()
-        if len(text):
-            text.append("\n")
-        text.append("  " * (len(node) - 1))
-        text.append(printable(node[-1], KEY_LIMIT), style="bold")
+        line = Text("  " * (len(node) - 1), no_wrap=True, end="")
+        line.append(printable(node[-1], KEY_LIMIT), style="bold")
         value = values[node]
         if value is not None and (value != "" or not children[node]):
-            text.append(" = ", style="dim")
-            text.append('"' + printable(value, VALUE_LIMIT) + '"', style="green")
+            line.append(" = ", style="dim")
+            line.append('"' + printable(value, VALUE_LIMIT) + '"', style="green")
+        lines.append(line)
         stack.extend(reversed(children[node]))
-    return text
+    return lines
+
+
+def entries_text(entries: Sequence[XenstoreEntry], root: str) -> Text:
+    """`entries_lines` as one text."""
+    return Text("\n").join(entries_lines(entries, root))
+
+
+class KeyList(ScrollView):
+    """The keys, one terminal row each, rendered only when on screen (dom0's own subtree holds every guest's
+    backends: thousands of keys); a long value scrolls sideways instead of wrapping."""
+
+    DEFAULT_CSS = "KeyList { height: 1fr; padding: 0 1; }"
+
+    def __init__(self, **kwargs: object) -> None:
+        super().__init__(**kwargs)  # type: ignore[arg-type]
+        self.lines: list[Text] = []
+        self._strips: dict[int, Strip] = {}
+
+    def show(self, lines: list[Text]) -> None:
+        self.lines = lines
+        self._strips = {}
+        self.virtual_size = Size(max((line.cell_len for line in lines), default=0), len(lines))
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self.refresh()
+
+    def render_line(self, y: int) -> Strip:
+        scroll_x, scroll_y = self.scroll_offset
+        width = self.scrollable_content_region.width
+        index = scroll_y + y
+        if index >= len(self.lines):
+            return Strip.blank(width, self.rich_style)
+        strip = self._strips.get(index)
+        if strip is None:
+            segments = Segment.apply_style(self.lines[index].render(self.app.console), self.rich_style)
+            strip = self._strips[index] = Strip(list(segments))
+        return strip.crop_extend(scroll_x, scroll_x + width, self.rich_style)
 
 
 class XenstoreView(Vertical):
     DEFAULT_CSS = """
     XenstoreView { height: 1fr; }
     XenstoreView #xenstore-head { height: 1; padding: 0 1; text-wrap: nowrap; text-overflow: ellipsis; }
-    XenstoreView VerticalScroll { height: 1fr; padding: 0 1; }
     """
 
     def __init__(self, **kwargs: object) -> None:
         super().__init__(**kwargs)  # type: ignore[arg-type]
         self.target: Target | None = None  # what is on screen or being read
         self.reads = 0  # reads started (tests: a refresh must not start one)
-        self.body = Text()  # what the list shows
         self._timer: Timer | None = None
 
     def compose(self) -> ComposeResult:
         yield Static(id="xenstore-head")
-        with VerticalScroll():
-            yield Static(id="xenstore-body")
+        yield KeyList()
 
     def forget(self) -> None:
         """Closed: the next opening reads again."""
@@ -104,17 +140,18 @@ class XenstoreView(Vertical):
         """Show this domain's subtree: read it unless it is the one on screen (or being read)."""
         if domain is None or source is None:
             self.forget()
-            self._say(Text("No domain selected", style="italic"), Text())
+            self._say(Text("No domain selected", style="italic"), [])
             return
         if domain.id is None:
             self.forget()
-            self._say(self._head(domain, None), Text(f"{printable(domain.name, 60)} is not running: no xenstore"))
+            stopped = Text(f"{printable(domain.name, 60)} is not running: no xenstore")
+            self._say(self._head(domain, None), [stopped], message=True)
             return
         target: Target = (domain.host, domain.key, domain.id)
         if target == self.target:
             return
         self.target = target
-        self._say(self._head(domain, None), Text("reading…", style="italic"))
+        self._say(self._head(domain, None), [Text("reading…", style="italic")])
         self._stop_timer()
         self._timer = self.set_timer(SETTLE_S, lambda: self._start(target, domain, source))
 
@@ -126,21 +163,19 @@ class XenstoreView(Vertical):
 
     @work(thread=True, exclusive=True, group="xenstore")
     def _read(self, target: Target, domain: Domain, source: Source) -> None:
-        result: tuple[XenstoreEntry, ...] | str
         try:
-            result = source.read_xenstore(domain)
+            entries = source.read_xenstore(domain)
         except (ActionError, SourceError, OSError) as exc:
-            result = str(exc) or type(exc).__name__
-        self.app.call_from_thread(self._show, target, domain, result)
-
-    def _show(self, target: Target, domain: Domain, result: tuple[XenstoreEntry, ...] | str) -> None:
-        if target != self.target:
-            return  # the selection moved on while this was read
-        if isinstance(result, str):
-            self._say(self._head(domain, None), Text(printable(result), style="bold red"))
+            error = Text.assemble((printable(str(exc) or type(exc).__name__), "bold red"))  # a span: kept when wrapped
+            self.app.call_from_thread(self._show, target, self._head(domain, None), [error], True)
             return
-        body = entries_text(result, domain_root(target[2]))
-        self._say(self._head(domain, len(result)), body if len(body) else Text("no keys", style="italic"))
+        # Made here, off the UI thread: dom0's own subtree holds every guest's backends (thousands of keys).
+        body = entries_lines(entries, domain_root(target[2])) or [Text("no keys", style="italic")]
+        self.app.call_from_thread(self._show, target, self._head(domain, len(entries)), body)
+
+    def _show(self, target: Target, head: Text, body: list[Text], message: bool = False) -> None:
+        if target == self.target:  # else the selection moved on while this was read
+            self._say(head, body, message)
 
     def _head(self, domain: Domain, count: int | None) -> Text:
         head = Text.assemble(("xenstore ", "bold"))
@@ -152,7 +187,14 @@ class XenstoreView(Vertical):
         head.append("  (read when opened or another domain is selected; X closes)", style="dim")
         return head
 
-    def _say(self, head: Text, body: Text) -> None:
-        self.body = body
+    def _say(self, head: Text, body: list[Text], message: bool = False) -> None:
+        width = self.query_one(KeyList).scrollable_content_region.width
+        if message and width > 0:  # a sentence is wrapped; keys and values scroll sideways
+            body = [line for text in body for line in text.wrap(self.app.console, width)]
         self.query_one("#xenstore-head", Static).update(head)
-        self.query_one("#xenstore-body", Static).update(body)
+        self.query_one(KeyList).show(body)
+
+    @property
+    def body(self) -> Text:
+        """What the list holds, as one text."""
+        return Text("\n").join(self.query_one(KeyList).lines)
