@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -460,3 +461,27 @@ def test_dashboard_with_a_remote_xl_host_beside_libvirt_console_and_clean_exit(
         t.kill()
     assert _wait(lambda: not sshd.connections()), "the dom0 still has our connection after q"
     assert _wait(lambda: not _remote_tools(sshd)), _remote_tools(sshd)
+
+
+@pytest.mark.skipif(shutil.which("tmux") is None, reason="tmux is not installed")
+@pytest.mark.parametrize("how", ["hangup", "terminate"])
+def test_a_closed_terminal_or_kill_still_closes_the_connection(sshd: PrivateSshd, tmp_path: Path, how: str) -> None:
+    """The admin's ssh session drops (SIGHUP) or xentui is killed (SIGTERM): the sources are closed as on `q`,
+    so neither the ssh master nor the watches over it outlive xentui."""
+    from tmux_driver import XENTUI, Tmux
+
+    pidfile = tmp_path / "pid"
+    script = f"echo $$ > {pidfile}; exec {XENTUI} -c {shlex.quote(sshd.uri())}"
+    t = Tmux(f"env -u COLUMNS -u LINES XENTUI_CONFIG={tmp_path / 'none.toml'} sh -c {shlex.quote(script)}")
+    try:
+        t.wait_until(lambda s: "hvmguest" in s and "pvhguest" in s, "the remote host's domains")
+        assert _wait(lambda: len(_remote_tools(sshd)) >= 4)  # xentop and the watches run over the connection
+        assert len(sshd.connections()) == 1
+        if how == "terminate":
+            os.kill(int(pidfile.read_text()), signal.SIGTERM)
+        else:
+            t.kill()  # tmux hangs up the terminal: SIGHUP
+        assert _wait(lambda: not sshd.connections(), 15), "the dom0 still has our connection"
+        assert _wait(lambda: not _remote_tools(sshd)), _remote_tools(sshd)
+    finally:
+        t.kill()

@@ -6,13 +6,15 @@ Exit status: 0 fine, 1 source unreachable or domain not found, 2 bad input or us
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
+import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from xentui import __version__, config
 from xentui.model import Domain, Snapshot
@@ -21,6 +23,9 @@ from xentui.sources.base import SourceError
 from xentui.sources.factory import Opened, Options, Request, open_request
 from xentui.sources.uri import UriError
 from xentui.text import printable
+
+if TYPE_CHECKING:
+    from xentui.ui.app import XenTUI
 
 
 class UsageError(Exception):
@@ -241,8 +246,31 @@ def run_dashboard(args: argparse.Namespace) -> int:
             vnc_viewer=args.vnc_viewer,
             console_log=args.console_log or _config_console_log(args),
         )
-        app.run()
+        with _exit_on_signals(app):
+            app.run()
     return app.return_code or 0
+
+
+@contextlib.contextmanager
+def _exit_on_signals(app: XenTUI) -> Iterator[None]:
+    """A hung-up terminal (SIGHUP: the admin's ssh session dropped) or SIGTERM ends the app as `q` does, so
+    that the fleet closes its sources: no ssh master, xentop or xenstore-watch outlives xentui."""
+
+    def ask_to_exit(signum: int) -> None:
+        with contextlib.suppress(RuntimeError):  # not running (yet, or any more)
+            app.call_from_thread(app.exit, None, 128 + signum)
+
+    def handler(signum: int, _frame: object) -> None:
+        # The loop runs on this thread, interrupted here: ask it from another, which wakes it.
+        threading.Thread(target=ask_to_exit, args=(signum,), daemon=True).start()
+
+    main = threading.current_thread() is threading.main_thread()  # only its handlers can be set
+    before = {sig: signal.signal(sig, handler) for sig in (signal.SIGHUP, signal.SIGTERM)} if main else {}
+    try:
+        yield
+    finally:
+        for sig, old in before.items():
+            signal.signal(sig, old)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
