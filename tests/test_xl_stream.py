@@ -531,3 +531,24 @@ def test_configurations_that_cannot_be_read_are_said_and_rows_still_shown(dom0: 
         )
     finally:
         src.close()
+
+
+def test_frontends_read_again_when_the_backend_watcher_is_back(source: ToolstackSource, dom0: Dom0) -> None:
+    source.set_change_callback(Woken())
+    source.snapshot()
+    watches = source._watches
+    assert watches is not None
+    end = time.monotonic() + 3
+    while None in watches.pids:
+        assert time.monotonic() < end
+        time.sleep(0.02)
+    reads = len(dom0.calls("xenstore-ls"))
+    os.kill(watches.pids[2], signal.SIGKILL)  # the backends' watcher this source started
+    wait_for(source, lambda s: bool(s.problems), 3)
+    wait_for(source, lambda s: not s.problems, 4)
+    end = time.monotonic() + 2
+    while len(dom0.calls("xenstore-ls")) == reads:  # what changed while it was down is read again
+        assert time.monotonic() < end, "the frontends were not read again"
+        source.snapshot()
+        time.sleep(0.05)
+    assert dom0.calls("xenstore-ls")[reads:] == ["/local/domain/3/device"]

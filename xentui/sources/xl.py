@@ -45,6 +45,7 @@ _VERBS = {
     Lifecycle.RESUME: "unpause", Lifecycle.DESTROY: "destroy",
 }  # fmt: skip
 BACKEND_GAP_S = 1.0  # at most one frontends read a second, however chatty a backend is
+_EVERY_GUEST = -1  # in the domains whose frontends to read: all of them (backend events may have been missed)
 NO_XENTOP = "xentop: command not found: reading `xl list` every refresh instead"
 
 
@@ -149,7 +150,7 @@ class ToolstackSource:
 
     def _read_frontends(self, domids: set[int]) -> None:
         hvm = {d.id for d in self._configs.values() if d.mode is Mode.HVM and d.id}
-        for domid in sorted(domids & hvm):
+        for domid in sorted(hvm if _EVERY_GUEST in domids else domids & hvm):
             self.calls += 1
             self._frontends[domid] = read_frontends(self.runner, domid, self.timeout)
             self._frontends_seq += 1
@@ -282,7 +283,7 @@ class ToolstackSource:
                 self._stale = True
             self._wake()
             return
-        domid = backend_domid(path)
+        domid = _EVERY_GUEST if path == BACKENDS else backend_domid(path)  # BACKENDS: its watcher is back
         if domid is None:
             self._wake()  # a watcher's trouble, or its return: the header says so
             return
