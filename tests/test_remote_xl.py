@@ -244,6 +244,17 @@ def test_vnc_of_a_remote_xl_guest_tunnels_through_the_same_ssh_target() -> None:
     # A desktop here with virt-viewer installed: still the tunnel, never virt-viewer on an xl URI.
     here = vnc.plan(guest, display, env={"DISPLAY": ":0"}, which=lambda name: f"/usr/bin/{name}")
     assert isinstance(here, vnc.Hint) and "root@dom0-b" in here.copy_text and "-p 2222 -i /k" in here.copy_text
+    # The host key is checked as the URI says, for the tunnel as for the commands.
+    lab = Display(DisplayRoute.TUNNEL, "xl+ssh://root@127.0.0.1:2222/?keyfile=/k&no_verify=1")
+    unchecked = vnc.plan(guest, lab, env={"SSH_CONNECTION": "10.0.0.9 5000 10.0.0.1 22"})
+    assert isinstance(unchecked, vnc.Hint)
+    assert f"-i /k -o UserKnownHostsFile={os.devnull} -o StrictHostKeyChecking=no -L" in unchecked.copy_text
+    pinned = Display(DisplayRoute.TUNNEL, "xl+ssh://dom0-b/?known_hosts=/kh")
+    hint = vnc.plan(guest, pinned, env={"SSH_CONNECTION": "10.0.0.9 5000 10.0.0.1 22"})
+    assert (
+        isinstance(hint, vnc.Hint)
+        and "ssh -N -o UserKnownHostsFile=/kh -L 5901:127.0.0.1:5901 dom0-b" in hint.copy_text
+    )
 
 
 # -- a real sshd -----------------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ from urllib.parse import parse_qs, urlsplit
 
 from xentui.model import Domain, Endpoint
 from xentui.sources.base import Display, DisplayRoute
-from xentui.sources.uri import is_xl_uri
+from xentui.sources.runner import SshTarget
+from xentui.sources.uri import UriError, is_xl_uri, parse_xl_uri
 
 VIEWERS = ("xtigervncviewer", "vncviewer", "remote-viewer", "gvncviewer")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
@@ -66,9 +67,14 @@ class SshRoute:
     user: str | None = None
     port: int | None = None
     keyfile: str | None = None
+    checks: tuple[str, ...] = ()  # how the host key is checked, when the URI says (xl+ssh's known_hosts/no_verify)
 
     def options(self) -> list[str]:
-        return [*(["-p", str(self.port)] if self.port else []), *(["-i", self.keyfile] if self.keyfile else [])]
+        return [
+            *(["-p", str(self.port)] if self.port else []),
+            *(["-i", self.keyfile] if self.keyfile else []),
+            *self.checks,
+        ]
 
     @property
     def target(self) -> str:
@@ -83,6 +89,12 @@ def ssh_route(source_uri: str) -> SshRoute | None:
     except ValueError:
         return None
     if not parts.hostname:
+        return None
+    if is_xl_uri(source_uri):
+        with contextlib.suppress(UriError):
+            xl = parse_xl_uri(source_uri)
+            checks = SshTarget(xl.user, xl.host, known_hosts=xl.known_hosts, verify=xl.verify).options()
+            return SshRoute(xl.host, xl.user or None, xl.port, xl.keyfile or None, tuple(checks))
         return None
     over_ssh = parts.scheme.endswith("+ssh")  # +tcp/+tls ports are libvirt's, not ssh's
     keyfile = parse_qs(parts.query).get("keyfile", [None])[0] if over_ssh else None
