@@ -380,6 +380,34 @@ def test_a_master_left_behind_by_a_killed_xentui_ends_by_itself(sshd: PrivateSsh
         runner.close()
 
 
+def test_close_ends_a_connect_to_a_host_that_does_not_answer() -> None:
+    import socket
+    import threading
+
+    with socket.socket() as silent:  # accepts the connection (the kernel does) and never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        runner = SshRunner(SshTarget("root", "127.0.0.1", port, verify=False), connect_timeout=10)
+        failed: list[SourceError] = []
+
+        def poll() -> None:
+            try:
+                runner.run(["xl", "list"])
+            except SourceError as exc:
+                failed.append(exc)
+
+        thread = threading.Thread(target=poll)
+        thread.start()
+        time.sleep(1)
+        t0 = time.monotonic()
+        runner.close()
+        thread.join(5)
+        assert time.monotonic() - t0 < 3 and not thread.is_alive()  # not the 10 s of ConnectTimeout
+        assert failed and "connection closed" in str(failed[0])
+        assert not os.path.exists(os.path.dirname(runner.control_path))
+
+
 def test_commands_over_ssh_keep_hostile_words_whole(sshd: PrivateSshd) -> None:
     runner = SshRunner(SshTarget("root", "127.0.0.1", sshd.port, str(sshd.client_key), str(sshd.known_hosts)))
     try:

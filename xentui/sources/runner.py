@@ -103,7 +103,9 @@ class SshRunner:
         # A private directory: the control socket grants the connection to whoever can open it.
         self._dir = tempfile.mkdtemp(prefix="xentui-ssh-")
         self.control_path = os.path.join(self._dir, "master")
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one connect at a time
+        self._procs_lock = threading.Lock()
+        self._procs: set[subprocess.Popen[bytes]] = set()  # ssh commands under way, ended by `close`
         self._closed = False
         self._failure: tuple[float, SourceError] | None = None  # the last failed connect: when, and why
 
@@ -154,24 +156,36 @@ class SshRunner:
         return self._ssh(command, timeout, " ".join(command))
 
     def _ssh(self, command: Sequence[str], timeout: float, shown: str) -> str:
+        with self._procs_lock:
+            if self._closed:
+                raise SourceError(f"{self.where}: connection closed")
+            try:
+                proc = subprocess.Popen(
+                    self.argv_raw(command),
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    env={**os.environ, "LC_ALL": "C"},
+                )
+            except FileNotFoundError:
+                raise SourceError("ssh: command not found (install the OpenSSH client)") from None
+            except OSError as exc:
+                raise SourceError(f"{self.where}: ssh: {exc.strerror or exc}") from None
+            self._procs.add(proc)
         try:
-            done = subprocess.run(
-                self.argv_raw(command),
-                capture_output=True,
-                timeout=timeout,
-                check=False,
-                stdin=subprocess.DEVNULL,
-                env={**os.environ, "LC_ALL": "C"},
-            )
-        except FileNotFoundError:
-            raise SourceError("ssh: command not found (install the OpenSSH client)") from None
+            out, err = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.communicate()
             raise SourceError(f"{self.where}: {shown}: no answer within {timeout:g} s") from None
-        except OSError as exc:
-            raise SourceError(f"{self.where}: ssh: {exc.strerror or exc}") from None
-        if done.returncode != 0:
-            raise ssh_error(self.target, command[0] if command else "", done.returncode, done.stderr, shown)
-        return done.stdout.decode("utf-8", "replace")
+        finally:
+            with self._procs_lock:
+                self._procs.discard(proc)
+        if self._closed:
+            raise SourceError(f"{self.where}: connection closed")
+        if proc.returncode != 0:
+            raise ssh_error(self.target, command[0] if command else "", proc.returncode, err, shown)
+        return out.decode("utf-8", "replace")
 
     def argv_raw(self, command: Sequence[str]) -> list[str]:
         """`argv` without opening the master first."""
@@ -179,8 +193,12 @@ class SshRunner:
         return ["ssh", *self.options(), "-T", "--", self.target.destination, remote]
 
     def close(self) -> None:
-        with self._lock:
+        with self._procs_lock:
             self._closed = True
+            waiting = list(self._procs)
+        for proc in waiting:  # a connect that hangs (a host that does not answer) does not hold up the exit
+            proc.terminate()
+        with self._lock:
             if os.path.exists(self.control_path):
                 subprocess.run(
                     ["ssh", "-o", f"ControlPath={self.control_path}", "-O", "exit", "--", self.target.destination],
