@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -161,10 +162,11 @@ def memory(host: Path, n: int, s: Settings) -> tuple[float, float]:
     return end, (end - start) / start * 100
 
 
-def slow_link(host: Path, delay_s: float = 0.05) -> tuple[float, float, float]:
+def slow_link(host: Path, delay_s: float = 0.05) -> tuple[float, float, float, float]:
     """Refresh time in round trips through libvirtd over TCP with `delay_s` added each way.
 
-    Returns (steady refresh in round trips, first refresh in round trips, round trip in s).
+    Returns (steady refresh, first refresh (the rows listed), every domain's XML read, all in round trips;
+    the round trip in s).
     """
     from xentui.sources.libvirt_source import LibvirtSource
 
@@ -195,17 +197,22 @@ def slow_link(host: Path, delay_s: float = 0.05) -> tuple[float, float, float]:
             time.sleep(0.05)
         proxy_port = proxy.start()
         src = LibvirtSource(f"test+tcp://127.0.0.1:{proxy_port}{host}")
+        read = threading.Event()
+        src.set_change_callback(read.set)  # said when the XML read after the first refresh is done
         rtt = 2 * delay_s
         t0 = time.monotonic()
-        src.snapshot()
+        listed = src.snapshot()
         first = time.monotonic() - t0
+        if any(d.details_pending for d in listed.domains):
+            read.wait(60)
+        complete = time.monotonic() - t0
         times = []
         for _ in range(5):
             t0 = time.monotonic()
             src.snapshot()
             times.append(time.monotonic() - t0)
         src.close()
-        return statistics.median(times) / rtt, first / rtt, rtt
+        return statistics.median(times) / rtt, first / rtt, complete / rtt, rtt
     finally:
         proxy.stop()
         daemon.terminate()
@@ -242,8 +249,15 @@ def fleet(s: Settings) -> list[Row]:
         ff = median_of(s.runs, lambda: once(marker))
         first_host = median_of(s.runs, lambda: once(f"{per_host} domains:"))
         sources = [LibvirtSource(u) for u in uris]
-        for src in sources:
-            src.snapshot()
+        read = []
+        for src in sources:  # the rows, then their XML read in the background: the refresh timed is a steady one
+            done = threading.Event()
+            src.set_change_callback(done.set)
+            if not any(d.details_pending for d in src.snapshot().domains):
+                done.set()
+            read.append(done)
+        for done in read:
+            done.wait(60)
         before = sum(src.calls for src in sources)
         t0 = time.monotonic()
         for src in sources:
@@ -256,7 +270,7 @@ def fleet(s: Settings) -> list[Row]:
         lab.down()
     work = f"{n_hosts} hosts x {per_host} domains, libvirtd over TCP each"
     return [
-        Row("fleet: steady CPU, % of one core", work, cpu, "%", "≤ 8 % (as 1000 domains on one host)", cpu <= 8),
+        Row("fleet: steady CPU, % of one core", work, cpu, "%", "≤ 4 % (as 1000 domains on one host)", cpu <= 4),
         Row("fleet: terminal output", work, out_bps / 1024, "KB/s", "≤ 3 KB/s per 100 shown", None),
         Row("fleet: time to the first host's rows", work, first_host, "s", "≤ 1.0 s", first_host <= 1.0),
         Row("fleet: time to first complete frame", work, ff, "s", "≤ 2.0 s", ff <= 2.0),
@@ -309,13 +323,13 @@ def main(argv: list[str] | None = None) -> int:
     base = baselines(h_small, small, s, peer)
     base_large = peer_runs(peer, h_large, s) if peer is not None else {}
     rows.append(
-        Row("steady CPU, % of one core", f"1 s refresh, 160x50, {small} domains", cpu_s, "%", "≤ 2 %", cpu_s <= 2)
+        Row("steady CPU, % of one core", f"1 s refresh, 160x50, {small} domains", cpu_s, "%", "≤ 1 %", cpu_s <= 1)
     )
-    rows.append(Row("steady CPU, % of one core", f"{large} domains", cpu_l, "%", "≤ 8 %", cpu_l <= 8))
+    rows.append(Row("steady CPU, % of one core", f"{large} domains", cpu_l, "%", "≤ 4 %", cpu_l <= 4))
     ff = first_frame(h_large, large, s)
-    rows.append(Row("time to first complete frame", f"{large} domains", ff, "s", "≤ 1.0 s", ff <= 1.0))
+    rows.append(Row("time to first complete frame", f"{large} domains", ff, "s", "≤ 0.6 s", ff <= 0.6))
     rows.append(
-        Row("terminal output", f"{small} domains, CPU% changing", bytes_s / 1024, "KB/s", "≤ 3 KB/s", bytes_s <= 3072)
+        Row("terminal output", f"{small} domains, CPU% changing", bytes_s / 1024, "KB/s", "≤ 1 KB/s", bytes_s <= 1024)
     )
     c_small, c_large = calls_per_refresh(h_small), calls_per_refresh(h_large)
     rows.append(
@@ -330,7 +344,7 @@ def main(argv: list[str] | None = None) -> int:
         )
     )
     try:
-        trips, first_trips, rtt = slow_link(h_small)
+        trips, first_trips, complete_trips, rtt = slow_link(h_small)
         rows.append(
             Row(
                 "refresh over a slow link, round trips",
@@ -339,7 +353,7 @@ def main(argv: list[str] | None = None) -> int:
                 "RTT",
                 "≤ 3",
                 trips <= 3,
-                f"first refresh (reads every domain's XML): {first_trips:.1f} RTT",
+                f"first refresh (the rows): {first_trips:.1f} RTT, every domain's XML read: {complete_trips:.1f} RTT",
             )
         )
     except RuntimeError as exc:
@@ -352,8 +366,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{large} domains",
             mem_end,
             "MB",
-            "≤ 120 MB",
-            mem_end <= 120,
+            "≤ 80 MB",
+            mem_end <= 80,
             f"{growth:+.1f} % over {_duration(s.soak_s)}",
         )
     )
@@ -378,8 +392,11 @@ def main(argv: list[str] | None = None) -> int:
             f"{table}\n\n"
             "Notes. The slow link is a userspace proxy on 127.0.0.1 that delays every chunk by 50 ms each way "
             "(this kernel has no sch_netem for `tc qdisc ... netem`); the round trip is 100 ms. A steady refresh "
-            "is one `virConnectGetAllDomainStats`; the first refresh also reads each domain's XML, eight at a "
-            "time, plus the connection set-up. `watch virsh list --all` writes almost nothing because nothing "
+            "is one `virConnectGetAllDomainStats`; the first refresh is that call plus the connection set-up (with "
+            "more than 16 domains the rows are shown before their XML, mode `…`), then each domain's XML is read, "
+            f"eight at a time. {PEER} {PEER_VERSION} runs from PyPI in a venv of its own, on the same test-driver "
+            "host (one server, connected at start; its cards show 12 guests per screen and refresh their "
+            "figures every 5 s). `watch virsh list --all` writes almost nothing because nothing "
             "in its output changes on this host (it shows no CPU figures); its CPU includes the `virsh` it "
             "starts every second. The idle app is a Textual DataTable of the same rows that never changes.\n"
         )

@@ -365,8 +365,8 @@ class LibvirtSource:
                     seen.add(d.uuid or "")
             for gone in set(self._cache) - seen:
                 del self._cache[gone]
-            for gone in set(self._early) - seen:
-                del self._early[gone]
+            if self._early and not self._reading:  # every early row has its XML read now
+                self._early.clear()
             assert self._host is not None
             if self._free_stale and self._conn is not None:
                 self._free_stale = False
