@@ -126,8 +126,12 @@ class Child:
     def _run_once(self) -> str | None:
         """Run the program until it ends, hangs, or is to be restarted: why it ended, or None when asked to."""
         try:
+            argv = list(self._argv())
+        except Exception as exc:  # a runner that cannot say how now (closed, no connection…)
+            return f"could not start ({exc})"
+        try:
             proc = subprocess.Popen(
-                list(self._argv()),
+                argv,
                 stdin=subprocess.DEVNULL,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
