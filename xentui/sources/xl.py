@@ -122,7 +122,7 @@ class ToolstackSource:
 
         cpus = int(info["nr_cpus"]) if info.get("nr_cpus", "").isdigit() else None
         self._host = HostInfo(
-            self.host_name, self.tool, f"Xen {v}" if v else "Xen", self.read_only, False,
+            self.host_name, self.label, f"Xen {v}" if v else "Xen", self.read_only, False,
             cpus, kib("total_memory"), kib("free_memory"),
         )  # fmt: skip
         return self._host
