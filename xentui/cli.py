@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -25,6 +26,7 @@ from xentui.sources.uri import UriError
 from xentui.text import printable
 
 if TYPE_CHECKING:
+    from xentui.fleet import Fleet
     from xentui.ui.app import XenTUI
 
 
@@ -246,23 +248,34 @@ def run_dashboard(args: argparse.Namespace) -> int:
             vnc_viewer=args.vnc_viewer,
             console_log=args.console_log or _config_console_log(args),
         )
-        with _exit_on_signals(app):
+        with _exit_on_signals(app, fleet):
             app.run()
     return app.return_code or 0
 
 
-@contextlib.contextmanager
-def _exit_on_signals(app: XenTUI) -> Iterator[None]:
-    """A hung-up terminal (SIGHUP: the admin's ssh session dropped) or SIGTERM ends the app as `q` does, so
-    that the fleet closes its sources: no ssh master, xentop or xenstore-watch outlives xentui."""
+SIGNAL_GRACE_S = 30.0
 
-    def ask_to_exit(signum: int) -> None:
+
+@contextlib.contextmanager
+def _exit_on_signals(app: XenTUI, fleet: Fleet) -> Iterator[None]:
+    """A hung-up terminal (SIGHUP: the admin's ssh session dropped) or SIGTERM ends the app as `q` does, so
+    that the fleet closes its sources: no ssh master, xentop or xenstore-watch outlives xentui. Should the
+    app not be gone `SIGNAL_GRACE_S` later (with no terminal left, a thread may never end), the sources are
+    closed here and the process ends."""
+
+    def shut_down(signum: int) -> None:
         with contextlib.suppress(RuntimeError):  # not running (yet, or any more)
             app.call_from_thread(app.exit, None, 128 + signum)
 
+    def watchdog(signum: int) -> None:
+        time.sleep(SIGNAL_GRACE_S)  # a daemon thread: a process that ended by then takes it along
+        fleet.close()  # idempotent: nothing more when the app closed it already
+        os._exit(128 + signum)
+
     def handler(signum: int, _frame: object) -> None:
         # The loop runs on this thread, interrupted here: ask it from another, which wakes it.
-        threading.Thread(target=ask_to_exit, args=(signum,), daemon=True).start()
+        threading.Thread(target=shut_down, args=(signum,), daemon=True).start()
+        threading.Thread(target=watchdog, args=(signum,), daemon=True).start()
 
     main = threading.current_thread() is threading.main_thread()  # only its handlers can be set
     before = {sig: signal.signal(sig, handler) for sig in (signal.SIGHUP, signal.SIGTERM)} if main else {}

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import secrets
 import shlex
 import shutil
 import subprocess
@@ -84,6 +85,7 @@ class SshTarget:
         return opts
 
 
+MARK = "XENTUI_RUNNER"  # environment variable on the dom0: which runner started a long-running command
 RETRY_AFTER_S = 2.0  # a failed connect is not tried again sooner
 # The master outlives its last command by this much: commands close together share it, and if xentui is
 # killed before `close` (a terminal hung up), it does not stay behind for good.
@@ -103,6 +105,7 @@ class SshRunner:
         # A private directory: the control socket grants the connection to whoever can open it.
         self._dir = tempfile.mkdtemp(prefix="xentui-ssh-")
         self.control_path = os.path.join(self._dir, "master")
+        self._token = secrets.token_hex(8)  # marks the long-running commands started on the dom0
         self._lock = threading.Lock()  # one connect at a time
         self._procs_lock = threading.Lock()
         self._procs: set[subprocess.Popen[bytes]] = set()  # ssh commands under way, ended by `close`
@@ -127,6 +130,8 @@ class SshRunner:
             # open one each; a console (tty) may not wait here, and ssh opens the master itself if needed.
             with contextlib.suppress(SourceError):
                 self.connect()
+            # Marked, so that `close` can end them on the dom0 (see `_end_remote_children`).
+            command = ["env", f"{MARK}={self._token}", *command]
         remote = " ".join(shlex.quote(word) for word in command)
         # A console's keys all go to the guest: no ssh escapes (`~.` at a line's start), the console's own
         # detach key ends it.
@@ -200,6 +205,7 @@ class SshRunner:
             proc.terminate()
         with self._lock:
             if os.path.exists(self.control_path):
+                self._end_remote_children()
                 subprocess.run(
                     ["ssh", "-o", f"ControlPath={self.control_path}", "-O", "exit", "--", self.target.destination],
                     stdin=subprocess.DEVNULL,
@@ -209,6 +215,24 @@ class SshRunner:
                     check=False,
                 )
             shutil.rmtree(self._dir, ignore_errors=True)
+
+    def _end_remote_children(self) -> None:
+        """End on the dom0 what `argv` started there. sshd signals nothing to a command without a terminal
+        when its channel closes: a `xenstore-watch` would wait for its next event before finding its output
+        gone. The mark in their environment tells ours from anyone else's (one grep over /proc, no loop)."""
+        script = (
+            f"grep -lzx {MARK}={self._token} /proc/[0-9]*/environ 2>/dev/null"
+            ' | while IFS=/ read -r _ _ pid _; do kill "$pid" 2>/dev/null; done; true'
+        )
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            subprocess.run(
+                self.argv_raw(["sh", "-c", script]),
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                timeout=5,
+                check=False,
+            )
 
 
 _UNREACHABLE = (
