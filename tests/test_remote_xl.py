@@ -207,6 +207,7 @@ def test_ssh_options_never_prompt_and_log_in_as_the_uri_says() -> None:
     assert "BatchMode=yes" in opts and "ControlMaster=auto" in opts and "-p 2222" in opts
     assert "-i /k -o IdentitiesOnly=yes" in opts and "UserKnownHostsFile=/kh" in opts
     assert "StrictHostKeyChecking" not in opts
+    assert shlex.split(argv[-1]) == ["env", "LC_ALL=C", "xl", "list"]  # figures parsed in the C locale
     runner.close()
     lab = SshRunner(SshTarget("root", "lab", verify=False))
     unchecked = " ".join(lab.argv_raw(["true"]))
@@ -419,6 +420,7 @@ def test_commands_over_ssh_keep_hostile_words_whole(sshd: PrivateSshd) -> None:
         for name in HOSTILE:
             assert runner.run(["printf", "%s\\0", name]) == name + "\0"
         assert not os.path.exists("/tmp/pwned")
+        assert runner.run(["sh", "-c", "echo $LC_ALL"]) == "C\n"
     finally:
         runner.close()
 

@@ -130,8 +130,8 @@ class SshRunner:
             # open one each; a console (tty) may not wait here, and ssh opens the master itself if needed.
             with contextlib.suppress(SourceError):
                 self.connect()
-            # Marked, so that `close` can end them on the dom0 (see `_end_remote_children`).
-            command = ["env", f"{MARK}={self._token}", *command]
+            # In the C locale, as here; marked, so that `close` can end them on the dom0 (`_end_remote_children`).
+            command = ["env", "LC_ALL=C", f"{MARK}={self._token}", *command]
         remote = " ".join(shlex.quote(word) for word in command)
         # A console's keys all go to the guest: no ssh escapes (`~.` at a line's start), the console's own
         # detach key ends it.
@@ -193,8 +193,8 @@ class SshRunner:
         return out.decode("utf-8", "replace")
 
     def argv_raw(self, command: Sequence[str]) -> list[str]:
-        """`argv` without opening the master first."""
-        remote = " ".join(shlex.quote(word) for word in command)
+        """`argv` without opening the master first, for a command that ends by itself (C locale)."""
+        remote = " ".join(shlex.quote(word) for word in ["env", "LC_ALL=C", *command])
         return ["ssh", *self.options(), "-T", "--", self.target.destination, remote]
 
     def close(self) -> None:
