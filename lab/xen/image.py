@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import gzip
 import hashlib
+import lzma
 import os
 import shutil
 import subprocess
@@ -21,7 +22,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from lab.artifacts import CACHE, LabUnavailable, initramfs
+from lab.artifacts import BANNER, CACHE, LabUnavailable, _cpio_newc, initramfs
 
 HERE = Path(__file__).parent
 PROJECT = HERE.parent.parent
@@ -38,6 +39,62 @@ auth_tcp = "none"
 auth_unix_ro = "none"
 auth_unix_rw = "none"
 """
+
+
+# The guests' /init in the Xen lab: the labs' busybox initramfs with this init in its place, and the kernel's
+# PV front-end modules (xen-netfront, xen-blkfront) beside it. `lab_pv=vif,vbd` on the kernel command line
+# loads them at boot (an HVM guest without it is one with no PV drivers, the classic Windows case);
+# `lab_ip=ADDR/24` gives eth0 its address on dom0's bridge. `lab-pv on|off` loads or unloads them later.
+GUEST_INIT = f"""#!/bin/busybox sh
+/bin/busybox mkdir -p /proc /sys /dev /tmp
+/bin/busybox mount -t proc proc /proc
+/bin/busybox mount -t sysfs sys /sys
+/bin/busybox mount -t devtmpfs dev /dev
+/bin/busybox --install -s /bin
+export PATH=/bin PS1='lab# '
+tty=ttyS0
+pv=
+for arg in $(cat /proc/cmdline); do
+    case "$arg" in lab_tty=*) tty=${{arg#lab_tty=}};; lab_pv=*) pv=${{arg#lab_pv=}};; esac
+done
+[ -n "$pv" ] && lab-pv on "$pv" >/dev/$tty 2>&1
+while true; do
+    echo "{BANNER}" > /dev/$tty
+    setsid sh -c "exec sh -i </dev/$tty >/dev/$tty 2>&1"
+done
+"""
+LAB_PV = """#!/bin/sh
+# lab-pv on [vif,vbd] | off: connect or disconnect this guest's PV front-ends. Off unbinds the devices
+# from their drivers (an HVM guest's front-end modules cannot be unloaded); on loads the drivers or binds
+# the devices again. An HVM guest's disk (QEMU's qdisk back-end) does not reconnect after that: its vif does.
+if [ "$1" = off ]; then
+    for d in /sys/bus/xen/drivers/vif/vif-* /sys/bus/xen/drivers/vbd/vbd-*; do
+        [ -e "$d" ] && echo "${d##*/}" > "${d%/*}/unbind"
+    done
+    exit 0
+fi
+kinds=${2:-vif,vbd}
+for kind in vbd vif; do
+    case ",$kinds," in *,$kind,*) ;; *) continue;; esac
+    module=xen-blkfront; [ $kind = vif ] && module=xen-netfront
+    if [ -d /sys/bus/xen/drivers/$kind ]; then
+        for d in /sys/bus/xen/devices/$kind-*; do
+            [ -e "$d/driver" ] || echo "${d##*/}" > /sys/bus/xen/drivers/$kind/bind
+        done
+    else
+        insmod /lib/xen/$module.ko
+    fi
+done
+ip=
+for arg in $(cat /proc/cmdline); do case "$arg" in lab_ip=*) ip=${arg#lab_ip=};; esac; done
+for _ in 1 2 3 4 5 6 7 8 9 10; do [ -e /sys/class/net/eth0 ] && break; sleep 1; done
+if [ -n "$ip" ] && [ -e /sys/class/net/eth0 ]; then
+    ip addr add "$ip" dev eth0 2>/dev/null
+    ip link set eth0 up
+fi
+exit 0
+"""
+FRONTEND_MODULES = ("xen-netfront", "xen-blkfront")
 
 
 @dataclass(frozen=True)
@@ -95,6 +152,50 @@ def boot_files(flavour: Flavour, log: bool = True) -> BootFiles:
     return files
 
 
+def frontend_modules(flavour: Flavour) -> dict[str, bytes]:
+    """The flavour kernel's PV front-end modules, uncompressed (Debian 13 ships them as .ko.xz, which
+    busybox's insmod does not read), taken once from the base root's archive and kept beside it."""
+    files = boot_files(flavour)
+    cached = files.base.parent / "frontends"
+    if not all((cached / f"{m}.ko").exists() for m in FRONTEND_MODULES):
+        work = files.base.parent / "frontends.tmp"
+        shutil.rmtree(work, ignore_errors=True)
+        work.mkdir()
+        patterns = [f"*/{m}.ko*" for m in FRONTEND_MODULES]
+        with files.base.open("rb") as f:
+            zcat = subprocess.run(["gzip", "-dc"], stdin=f, capture_output=True, check=True).stdout
+        done = subprocess.run(["cpio", "-i", "-d", "--quiet", *patterns], cwd=work, input=zcat, capture_output=True)
+        if done.returncode != 0:
+            raise LabUnavailable(f"cpio: {done.stderr.decode(errors='replace')}")
+        for m in FRONTEND_MODULES:
+            found = sorted(work.rglob(f"{m}.ko*"))
+            if not found:
+                raise LabUnavailable(f"{flavour}: the dom0 root has no {m} module")
+            data = found[0].read_bytes()
+            (work / f"{m}.ko").write_bytes(lzma.decompress(data) if found[0].name.endswith(".xz") else data)
+        cached.mkdir(exist_ok=True)
+        for m in FRONTEND_MODULES:
+            (work / f"{m}.ko").replace(cached / f"{m}.ko")
+        shutil.rmtree(work, ignore_errors=True)
+    return {m: (cached / f"{m}.ko").read_bytes() for m in FRONTEND_MODULES}
+
+
+def guest_initramfs(flavour: Flavour) -> bytes:
+    """The labs' busybox initramfs followed by a second cpio archive with the Xen guests' init, `lab-pv`
+    and the front-end modules: the kernel unpacks both in turn, the second's /init replacing the first's."""
+    entries = [
+        ("lib", 0o40755, b""),
+        ("lib/xen", 0o40755, b""),
+        *((f"lib/xen/{m}.ko", 0o100644, data) for m, data in frontend_modules(flavour).items()),
+        ("init", 0o100755, GUEST_INIT.encode()),
+        ("bin/lab-pv", 0o100755, LAB_PV.encode()),
+    ]
+    # One gzip member, not two: libxc unpacks a PV guest's ramdisk itself and sizes it from the last
+    # member's trailer, so two joined members fail to load ("xc_dom_do_gunzip: inflate failed").
+    base = gzip.decompress(initramfs().read_bytes())
+    return gzip.compress(base + _cpio_newc(entries), compresslevel=6)
+
+
 def _newest_source() -> float:
     """The newest of what `make dist` reads: the package, the build script and its pins (scripts/)."""
     paths = [PROJECT / "pyproject.toml", PROJECT / "Makefile", *(PROJECT / "xentui").rglob("*")]
@@ -112,7 +213,7 @@ def single_file() -> Path:
     return PYZ
 
 
-def overlay(work: Path, public_key: str, guest_files: dict[str, bytes], kernel_for_guests: Path) -> Path:
+def overlay(work: Path, public_key: str, guest_files: dict[str, bytes], flavour: Flavour) -> Path:
     """The per-start archive: init, key, configs, guests' boot files, and xentui's single file."""
     root = work / "overlay"
     shutil.rmtree(root, ignore_errors=True)
@@ -125,8 +226,8 @@ def overlay(work: Path, public_key: str, guest_files: dict[str, bytes], kernel_f
     (root / "root/.ssh/authorized_keys").chmod(0o600)
     (root / "etc/libvirt/libvirtd.conf").write_text(LIBVIRTD_CONF)
     lab_dir = root / "var/lib/xentui-lab"
-    shutil.copyfile(kernel_for_guests, lab_dir / "vmlinuz")
-    shutil.copyfile(initramfs(), lab_dir / "initrd.gz")
+    shutil.copyfile(boot_files(flavour).vmlinuz, lab_dir / "vmlinuz")  # the guests run dom0's kernel
+    (lab_dir / "initrd.gz").write_bytes(guest_initramfs(flavour))
     for name, data in guest_files.items():
         (lab_dir / name).write_bytes(data)
     shutil.copyfile(single_file(), root / PYZ_IN_DOM0.lstrip("/"))
@@ -145,7 +246,7 @@ def dom0_initramfs(
 ) -> tuple[Path, Path, Path]:
     """(xen, dom0 kernel, dom0 initramfs): the flavour's base and this start's overlay joined."""
     files = boot_files(flavour)
-    extra = overlay(work, public_key, guest_files, files.vmlinuz)
+    extra = overlay(work, public_key, guest_files, flavour)
     joined = work / "dom0.cpio.gz"
     with joined.open("wb") as out:
         for part in (files.base, extra):
