@@ -125,11 +125,13 @@ class SshRunner:
         ]  # fmt: skip
 
     def argv(self, command: Sequence[str], tty: bool = False) -> list[str]:
+        """SourceError when closed, or (not `tty`) when the dom0 cannot be reached: why, in one line."""
+        if self._closed:
+            raise SourceError(f"{self.where}: connection closed")
         if not tty:
             # Long-running children (a stream, watches) started together must share one master, not race to
             # open one each; a console (tty) may not wait here, and ssh opens the master itself if needed.
-            with contextlib.suppress(SourceError):
-                self.connect()
+            self.connect()
             # In the C locale, as here; marked, so that `close` can end them on the dom0 (`_end_remote_children`).
             command = ["env", "LC_ALL=C", f"{MARK}={self._token}", *command]
         remote = " ".join(shlex.quote(word) for word in command)
