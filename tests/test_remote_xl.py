@@ -461,8 +461,12 @@ def test_unreachable_host_and_missing_xl_are_one_line(sshd: PrivateSshd) -> None
         with pytest.raises(SourceError) as info:
             down.run(["xl", "list"])
         assert info.value.kind == "unreachable" and "Connection refused" in str(info.value)
+        with pytest.raises(SourceError, match="Connection refused"):
+            down.argv(["xentop", "-b"])  # a stream is not handed an ssh bound to fail the same way
     finally:
         down.close()
+    with pytest.raises(SourceError, match="connection closed"):
+        down.argv(["xentop", "-b"])  # nothing is started after close
     up = SshRunner(SshTarget("root", "127.0.0.1", sshd.port, str(sshd.client_key), str(sshd.known_hosts)))
     try:
         with pytest.raises(SourceError, match="xenstore-nowhere: command not found on the remote host"):
