@@ -306,8 +306,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--quick", action="store_true", help="short windows, one run, small hosts; writes nothing")
     ap.add_argument("--output", default=str(ROOT / "docs" / "benchmarks.md"))
     ap.add_argument("--fleet", action="store_true", help="only the fleet figures; rewrites their section")
+    ap.add_argument("--dom0", action="store_true", help="only the Xen dom0 figures (bench/dom0.py, the Xen lab)")
     args = ap.parse_args(argv)
     s = QUICK if args.quick else FULL
+    if args.dom0:
+        from bench.dom0 import main as dom0_main
+
+        return dom0_main(s.runs, s.window_s, s.warmup_s, Path(args.output), write=not args.quick)
     if args.fleet:
         return fleet_only(s, Path(args.output), write=not args.quick)
     small, large = s.sizes
