@@ -7,6 +7,7 @@ import random
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 
 from xentui.model import Frontend, XenbusState, XenstoreEntry
 from xentui.parsers.errors import ParseError
@@ -145,3 +146,41 @@ def test_paths_are_kept_as_printed() -> None:
     assert entry == XenstoreEntry("/local/domain/3/[bold]x[/bold]", "1")
     (entry,) = parse_xenstore_ls('/local/domain/3/a = "b" = "c"\n')  # a value holding ` = "`
     assert entry == XenstoreEntry("/local/domain/3/a", 'b" = "c')
+
+
+REAL = sorted(FIXTURES.glob("xen-*-xenstore-ls-*.txt"))
+
+
+@pytest.mark.parametrize("path", REAL, ids=[p.name for p in REAL])
+def test_real_xenstore_ls_outputs_parse_whole(path: Path) -> None:
+    text = path.read_text()
+    entries = parse_xenstore_ls(text, path.name)
+    assert len(entries) == len([ln for ln in text.splitlines() if ln.strip()])
+    assert all(e.path.startswith("/local/domain/") for e in entries)
+
+
+def test_real_frontends_with_and_without_pv_drivers() -> None:
+    def fronts(name: str, domid: int) -> dict[str, int]:
+        entries = parse_xenstore_ls((FIXTURES / f"xen-4.17-xenstore-ls-{name}.txt").read_text())
+        return {f"{f.kind}/{f.devid}": f.state for f in frontends_of(entries, domid)}
+
+    # Xen 4.17 lab: the HVM guest with its PV drivers, then with them unbound, and the guest that never had
+    # them (its kernel's built-in keyboard frontend connects all the same).
+    assert fronts("hvmguest", 18) == {"vbd/51712": 4, "vif/0": 4, "vkbd/0": 4}
+    assert fronts("hvmguest-pv-unloaded", 18) == {"vbd/51712": 6, "vif/0": 6, "vkbd/0": 4}
+    assert fronts("hvmnopv", 19) == {"vbd/51712": 1, "vif/0": 1, "vkbd/0": 4}
+    assert fronts("pvguest", 1) == {"vbd/51712": 4, "vif/0": 4}
+
+
+def test_real_watch_output_fires_once_when_set_up() -> None:
+    # What Watches relies on: each xenstore-watch prints its own path once when the watch is set, then one
+    # line an event (here: one xl destroy, one virsh start).
+    sections: dict[str, list[str]] = {}
+    for line in (FIXTURES / "xen-4.17-xenstore-watch-introduce-release.txt").read_text().splitlines():
+        if line.startswith("== xenstore-watch "):
+            sections[line.split()[-1]] = cur = []
+        elif line.strip():
+            cur.append(line)
+    assert sections == {"@introduceDomain": ["@introduceDomain"] * 2, "@releaseDomain": ["@releaseDomain"] * 2}
+    backend = parse_xenstore_ls((FIXTURES / "xen-4.17-xenstore-ls-dom0-backend.txt").read_text())
+    assert {backend_domid(e.path) for e in backend} - {None} == {1, 7, 9, 13, 15, 16, 18, 19}

@@ -552,3 +552,33 @@ def test_frontends_read_again_when_the_backend_watcher_is_back(source: Toolstack
         source.snapshot()
         time.sleep(0.05)
     assert dom0.calls("xenstore-ls")[reads:] == ["/local/domain/3/device"]
+
+
+def test_the_xen_417_lab_with_eight_guests(dom0: Dom0, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Real captures of the lab's dom0 (xentop with traffic, xl list -l, xenstore-ls of both HVM guests)."""
+    from xentui.poller import compute_rates
+
+    monkeypatch.setenv("FAKE_XENTOP_BATCH", str(FIXTURES / "xen-4.17-xentop-batch-8guests.txt"))
+    (dom0.dir / "xl-list-l.json").write_text((FIXTURES / "xen-4.17-xl-list-l-8guests.txt").read_text())
+    (dom0.dir / "xenstore.txt").write_text(
+        (FIXTURES / "xen-4.17-xenstore-ls-hvmguest.txt").read_text()
+        + (FIXTURES / "xen-4.17-xenstore-ls-hvmnopv.txt").read_text()
+    )
+    src = ToolstackSource("xl", timeout=5)
+    try:
+        first = src.snapshot()
+        d = {x.name: x for x in first.domains}
+        assert len(d) == 9 and (d["hvmguest"].id, d["hvmnopv"].id, d["pvsmall2"].id) == (18, 19, 16)
+        assert d["pvguest"].io is not None and d["pvguest"].io.block_write == 49152 * 512
+        hvm, nopv = d["hvmguest"].frontends, d["hvmnopv"].frontends
+        assert hvm is not None and [f.kind for f in hvm if f.connected] == ["vbd", "vif", "vkbd"]
+        assert nopv is not None and [f.kind for f in nopv if f.connected] == ["vkbd"]
+        assert sorted(dom0.calls("xenstore-ls")) == ["/local/domain/18/device", "/local/domain/19/device"]
+        second = wait_for(src, lambda s: s is not first, 3)
+        rates = compute_rates(first, second)
+        by_key = {x.name: rates[x.key] for x in second.domains}
+        assert by_key["Domain-0"].cpu_pct == 30.8 and by_key["hvmnopv"].cpu_pct == 1.7  # xentop's own
+        assert by_key["pvguest"].net_rx_bps is not None and by_key["pvguest"].net_rx_bps > 0  # 8 → 9 KiB
+        assert by_key["pvguest"].net_tx_bps == 0.0
+    finally:
+        src.close()
