@@ -582,3 +582,53 @@ def test_the_xen_417_lab_with_eight_guests(dom0: Dom0, monkeypatch: pytest.Monke
         assert by_key["pvguest"].net_tx_bps == 0.0
     finally:
         src.close()
+
+
+EVIL_NAMES = ("[bold red]x[/]", "\x1b]52;c;cHduZWQ=\x07osc", "\u202eevil", "[@click=app.quit]q[/]")
+
+
+async def test_hostile_names_and_values_through_the_stream_stay_inert_on_screen(
+    dom0: Dom0, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The dashboard on the stream: names from xentop's rows and values from xenstore-ls, both written by
+    whoever named or runs the guest, are shown as text (escapes visible), never as markup or terminal codes."""
+    from xentui.ui.app import XenTUI
+    from xentui.ui.widgets.domain_table import DomainTable
+    from xentui.ui.widgets.xenstore_view import XenstoreView
+
+    header, d0, hvm, *_ = BATCH.read_text().splitlines()
+    rows = [d0, hvm] + [hvm.replace("  hvmguest", f"  {name}", 1) for name in EVIL_NAMES]
+    (tmp_path / "batch.txt").write_text("\n".join([header, *rows]) + "\n")
+    monkeypatch.setenv("FAKE_XENTOP_BATCH", str(tmp_path / "batch.txt"))
+    records = json.loads((FIXTURES / "xen-4.20-xl-list-l.json").read_text())
+    dom0.set_domains([r for r in records if r["domid"] in (0, 3)])  # as xentop shows them: the others, no config
+    src = ToolstackSource("xl", timeout=5)
+    app = XenTUI([src], interval=1.0)
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            table = app.query_one(DomainTable)
+            for _ in range(200):
+                if table.row_count >= 6:
+                    break
+                await pilot.pause(0.05)
+            shown = [table.cell_text(k, "name") for k in table.keys_in_order()]
+            assert "[bold red]x[/]" in shown and "[@click=app.quit]q[/]" in shown
+            assert "\\x1b]52;c;cHduZWQ=\\x07osc" in shown
+            assert all("\x1b" not in s and "\x07" not in s and "\u202e" not in s for s in shown)
+            for _ in range(table.row_count):  # the HVM guest, whose xenstore holds a hostile value
+                if table.selected is not None and table.selected.name == "hvmguest":
+                    break
+                await pilot.press("down")
+            await pilot.press("X")
+            view = app.query_one(XenstoreView)
+            for _ in range(100):
+                await pilot.pause(0.05)
+                if "evil" in view.body.plain:
+                    break
+            body = view.body.plain
+            assert '  evil = "\\x1b]0;pwned\\x07[bold red]x[/] "$(id)\\x0a"' in body.splitlines(), body
+            assert "\x1b" not in body and "\x07" not in body
+            assert app.is_running
+    finally:
+        app.fleet.stop()
+        src.close()
