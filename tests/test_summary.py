@@ -322,18 +322,18 @@ def test_platform_device_on_but_no_frontend_connected_is_said_plainly() -> None:
     s = summarize(replace(_xl("hvmguest"), frontends=(VBD_INIT, VIF_INIT)))
     assert s.live_pv is not None and s.live_pv.emulated_only and s.live_pv.platform_on
     assert live_pv_text(s.live_pv) == (
-        "platform device on, no PV frontend connected: emulated devices only (no PV drivers in the guest?)"
+        "platform device on, no PV disk/net frontend connected: emulated devices only (no PV drivers in the guest?)"
         "; vbd 768 initialising, vif 0 initialising"
     )
     # No frontend at all (a guest configured without disks or NICs on the PV path) reads the same.
     bare = summarize(replace(_xl("hvmguest"), frontends=())).live_pv
-    assert bare is not None and live_pv_text(bare).startswith("platform device on, no PV frontend connected")
+    assert bare is not None and live_pv_text(bare).startswith("platform device on, no PV disk/net frontend connected")
 
 
 def test_platform_device_off_and_other_states() -> None:
     off = summarize(replace(_xl("hvmguest"), pv_drivers=False, frontends=(_fe("vbd", "768", 99),))).live_pv
     assert off is not None
-    assert live_pv_text(off) == "no PV frontend connected: emulated devices only; vbd 768 state 99"
+    assert live_pv_text(off) == "no PV disk/net frontend connected: emulated devices only; vbd 768 state 99"
     mixed = summarize(replace(_xl("hvmguest"), frontends=(VBD_UP, _fe("vif", "0", XenbusState.INIT_WAIT)))).live_pv
     assert mixed is not None and live_pv_text(mixed) == "PV drivers live: vbd connected; vif 0 init wait"
     closing = summarize(replace(_xl("pvguest"), frontends=(_fe("vif", "0", XenbusState.CLOSED),))).live_pv
@@ -418,3 +418,18 @@ def test_fleet_host_line_has_the_compact_figures() -> None:
     host = HostInfo("dom0-b", "xl+ssh://root@b", "Xen 4.20.0", cpus=4, memory_kib=16 * GIB, free_memory_kib=GIB)
     status = HostStatus("dom0-b", "xl+ssh://root@b", frame=_frame(host))
     assert "  Xen 4.20.0  1024M free/16.0G, 4 CPUs " in host_line(status, 8).plain
+
+
+def test_a_connected_keyboard_alone_is_not_pv_drivers() -> None:
+    """Linux connects its built-in vkbd frontend even in an HVM guest on emulated disks and NICs (seen in the
+    Xen 4.17 lab's hvmnopv): only disk and network frontends make HVM+pv."""
+    vkbd = _fe("vkbd", "0", XenbusState.CONNECTED)
+    hvm = replace(_xl("hvmguest"), frontends=(vkbd, VIF_INIT))
+    assert mode_text(hvm) == "HVM"
+    live = summarize(hvm).live_pv
+    assert live is not None and live.emulated_only and live.also == ("vkbd",)
+    assert live_pv_text(live) == (
+        "platform device on, no PV disk/net frontend connected: emulated devices only (no PV drivers in the guest?)"
+        "; also connected: vkbd; vif 0 initialising"
+    )
+    assert mode_text(replace(hvm, frontends=(vkbd, VIF_UP))) == "HVM+pv"

@@ -333,7 +333,7 @@ async def test_xl_source_end_to_end(played_dom0: Dom0) -> None:  # noqa: F811  (
         assert table.cell_text(key, "mode").strip() == "HVM"
         await pilot.pause(0.1)
         live = str(app.query_one("#live-pv").render())
-        assert "platform device on, no PV frontend connected: emulated devices only" in live
+        assert "platform device on, no PV disk/net frontend connected: emulated devices only" in live
         assert dom0.calls("xenstore-ls").count("/local/domain/3") == 1  # refreshes did not re-read the view
     source.close()
 

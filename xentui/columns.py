@@ -88,10 +88,10 @@ def human_duration(ns: int | None) -> str:
 
 
 def has_pv_drivers(d: Domain) -> bool:
-    """HVM+pv: live, at least one PV frontend connected where the source read xenstore; else the configuration's
-    verdict (platform device on, or PV devices configured)."""
+    """HVM+pv: live, at least one PV disk or network frontend connected where the source read xenstore; else the
+    configuration's verdict (platform device on, or PV devices configured)."""
     if d.frontends is not None:
-        return any(f.connected for f in d.frontends)
+        return any(f.connected and f.io for f in d.frontends)
     return d.pv_drivers
 
 

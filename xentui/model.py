@@ -175,6 +175,15 @@ class Frontend:
     def connected(self) -> bool:
         return self.state == XenbusState.CONNECTED
 
+    @property
+    def io(self) -> bool:
+        """A disk or network path (what "PV drivers" means in triage). Keyboard, framebuffer and console
+        frontends are not: Linux connects its built-in vkbd even in a guest that runs on emulated disks and NICs."""
+        return self.kind in IO_FRONTENDS
+
+
+IO_FRONTENDS = frozenset({"vif", "vbd", "vscsi", "9pfs"})
+
 
 @dataclass(frozen=True)
 class XenstoreEntry:

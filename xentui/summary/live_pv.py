@@ -15,7 +15,8 @@ class LivePv:
     """What xenstore shows of a running guest's PV frontends, and the configured evidence to keep beside it."""
 
     hvm: bool
-    connected: tuple[str, ...]  # kinds with a connected frontend, in xenstore's order, each once: ("vif", "vbd")
+    connected: tuple[str, ...]  # disk/network kinds with a connected frontend, in xenstore's order, once each
+    also: tuple[str, ...]  # other kinds connected (vkbd, vfb, console): not PV drivers for disk or network
     others: tuple[Frontend, ...]  # frontends in any other state (Initialising: the guest never took them up)
     platform_on: bool  # the configuration lets PV drivers connect (platform device on, or PV devices)
     evidence: tuple[str, ...]  # what decided that in the configuration (Verdict.evidence)
@@ -31,13 +32,16 @@ def live_pv(domain: Domain) -> LivePv | None:
     if domain.frontends is None or domain.id == 0:
         return None
     connected: list[str] = []
+    also: list[str] = []
     for f in domain.frontends:
-        if f.connected and f.kind not in connected:
-            connected.append(f.kind)
+        kinds = connected if f.io else also
+        if f.connected and f.kind not in kinds:
+            kinds.append(f.kind)
     verdict = domain.config.verdict if domain.config is not None else None
     return LivePv(
         hvm=domain.mode is Mode.HVM,
         connected=tuple(connected),
+        also=tuple(also),
         others=tuple(f for f in domain.frontends if not f.connected),
         platform_on=domain.pv_drivers,
         evidence=verdict.evidence if verdict is not None else (),
@@ -57,11 +61,15 @@ def live_pv_text(live: LivePv) -> str:
     if live.connected:
         text = f"PV drivers live: {', '.join(live.connected)} connected"
     elif live.hvm and live.platform_on:
-        text = "platform device on, no PV frontend connected: emulated devices only (no PV drivers in the guest?)"
+        text = (
+            "platform device on, no PV disk/net frontend connected: emulated devices only (no PV drivers in the guest?)"
+        )
     elif live.hvm:
-        text = "no PV frontend connected: emulated devices only"
+        text = "no PV disk/net frontend connected: emulated devices only"
     else:
         text = "no PV frontend connected"
+    if live.also:
+        text += f"; also connected: {', '.join(live.also)}"
     if live.others:
         text += "; " + ", ".join(f"{f.kind} {f.devid} {state_name(f.state)}" for f in live.others)
     return text
