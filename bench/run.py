@@ -1,6 +1,6 @@
 """xentui's benchmark: the real app in a real pseudo-terminal, against its budgets.
 
-    make bench                     # full run (about 20 minutes), writes docs/benchmarks.md
+    make bench                     # full run (about 25 minutes), writes docs/benchmarks.md
     python -m bench.run --quick    # a smoke run of every measurement (about a minute), writes nothing
 
 Figures are medians of several runs; ratios compare xentui with baselines measured in the same run:
@@ -390,7 +390,7 @@ def main(argv: list[str] | None = None) -> int:
         out.write_text(
             "# Benchmarks\n\n"
             f"Measured {stamp} on {machine()}.\n\n{versions()}.\n\n"
-            "Reproduce with `make bench` (about 20 minutes). Each figure is the median of "
+            "Reproduce with `make bench` (about 25 minutes). Each figure is the median of "
             f"{s.runs} runs; CPU over {s.window_s:g} s windows after {s.warmup_s:g} s of warm-up, in a real "
             "pseudo-terminal of 160x50, refresh every second, on demo-style hosts served by libvirt's test "
             "driver (CPU% changes every refresh). Terminal output is counted at the pty master.\n\n"
