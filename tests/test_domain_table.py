@@ -88,3 +88,21 @@ async def test_changed_rows_off_screen_are_not_rendered(monkeypatch: pytest.Monk
         await pilot.press("end")
         await pilot.pause()
         assert table.selected is not None and table.selected.name == "guest-0999"
+
+
+async def test_selection_follows_its_domain_when_rows_above_it_go(monkeypatch: pytest.MonkeyPatch) -> None:
+    app = XenTUI(DemoSource(), interval=3600)
+    monkeypatch.setattr(app.fleet, "start", lambda: None)
+    domains = guests(6)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.apply_frame(_frame(domains, 1.0))
+        await pilot.pause()
+        table = app.query_one(DomainTable)
+        assert table.select_name("guest-0004")
+        app.apply_frame(_frame(tuple(d for d in domains if d.name not in ("guest-0001", "guest-0002")), 1.5))
+        await pilot.pause()
+        assert table.selected is not None and table.selected.name == "guest-0004"
+        gone = tuple(d for d in domains if d.name not in ("guest-0001", "guest-0002", "guest-0004"))
+        app.apply_frame(_frame(gone, 2.0))  # the selected domain itself goes: the row that takes its place
+        await pilot.pause()
+        assert table.selected is not None and table.selected.name == "guest-0005"
