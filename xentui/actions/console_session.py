@@ -23,12 +23,15 @@ import time
 import tty
 from collections import deque
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from xentui.actions.console_log import ConsoleLog
-from xentui.console.screen import Terminal
 from xentui.model import Domain
 from xentui.sources.base import ActionError, CommandConsole, ConsoleStream
 from xentui.text import printable
+
+if TYPE_CHECKING:  # pyte is loaded with the first console, not when the dashboard starts
+    from xentui.console.screen import Terminal
 
 RESTART_MARK = "— guest restarted, reconnected —"
 FAST_POLL = 0.01
@@ -137,7 +140,11 @@ class ConsoleSession:
     ) -> None:
         self.domain = domain
         self.title = title
-        self.terminal = terminal or Terminal()
+        if terminal is None:
+            from xentui.console.screen import Terminal
+
+            terminal = Terminal()
+        self.terminal = terminal
         self.state = State.CONNECTING
         self.status = "connecting…"
         self._opener = opener

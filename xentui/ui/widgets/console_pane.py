@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from functools import lru_cache
-from typing import ClassVar
+from typing import TYPE_CHECKING, ClassVar
 
 from rich.color import Color, ColorParseError
 from rich.segment import Segment
@@ -26,7 +26,9 @@ from textual.widget import Widget
 from textual.widgets import Input, Static, Tab, Tabs
 
 from xentui.console.keys import control_key_name, is_detach, key_bytes
-from xentui.console.screen import Line, Match, StyleKey, Terminal
+
+if TYPE_CHECKING:  # pyte (the emulator behind Terminal) is loaded with the first console, not at start
+    from xentui.console.screen import Line, Match, StyleKey, Terminal
 
 FRAME_S = 0.05
 HIGHLIGHT = Style(bgcolor="yellow", color="black")
