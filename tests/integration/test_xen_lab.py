@@ -20,10 +20,11 @@ import pytest
 from tmux_driver import Tmux
 
 from lab.qemu_lab import QemuLab
-from lab.xen.xen_lab import BOOTED_MEMORY_MIB, MEMORY_MIB, MODES, XENTUI, XenLab
+from lab.xen.xen_lab import BOOTED_MEMORY_MIB, GUEST_BY_NAME, MEMORY_MIB, MODES, XENTUI, XenLab
 
 pytestmark = [pytest.mark.lab, pytest.mark.xen]
-GUESTS = ("pvguest", "pvhguest", "hvmguest")
+GUESTS = ("pvguest", "pvhguest", "hvmguest")  # the ones looked at closely
+ALL_GUESTS = tuple(GUEST_BY_NAME)  # eight: these three, an HVM guest without PV drivers, small PV and PVH ones
 DEBIAN_PYTHON = {"bookworm": "3.11", "trixie": "3.13"}
 
 
@@ -55,12 +56,12 @@ def test_dom0_runs_the_single_file_with_debians_python_and_libvirt(xen: XenLab) 
 def test_xl_list_json_in_dom0_agrees_with_xl_list(xen: XenLab) -> None:
     ours = _by_name(xen.ssh(f"{XENTUI} --xl list --json"))
     xl = _xl_list(xen)
-    assert set(ours) == set(xl) == {"Domain-0", *GUESTS}
+    assert set(ours) == set(xl) == {"Domain-0", *ALL_GUESTS}
     for name, row in xl.items():
         assert {k: ours[name][k] for k in row} == row, name
-    assert {n: ours[n]["mode"] for n in GUESTS} == MODES and ours["Domain-0"]["mode"] == "PV"
-    assert {n: ours[n]["memory_mib"] for n in GUESTS} == BOOTED_MEMORY_MIB  # hvmguest: 248 of 256 MiB
-    assert {n: ours[n]["max_memory_mib"] for n in GUESTS} == MEMORY_MIB
+    assert {n: ours[n]["mode"] for n in ALL_GUESTS} == MODES and ours["Domain-0"]["mode"] == "PV"
+    assert {n: ours[n]["memory_mib"] for n in ALL_GUESTS} == BOOTED_MEMORY_MIB  # hvmguest: 248 of 256 MiB
+    assert {n: ours[n]["max_memory_mib"] for n in ALL_GUESTS} == MEMORY_MIB
     assert ours["hvmguest"]["vnc"] == f"127.0.0.1:{_vnc_port(xen)}" and ours["hvmguest"]["pv_drivers"] is True
 
 
@@ -73,7 +74,7 @@ def test_libvirt_xen_driver_in_dom0_sees_the_same_guests(xen: XenLab) -> None:
     ours = _by_name(xen.ssh(f"{XENTUI} -c xen:///system list --json"))
     xl = _xl_list(xen)
     assert set(ours) == set(xl)
-    for name in GUESTS:
+    for name in ALL_GUESTS:
         d = ours[name]
         assert (d["id"], d["mode"], d["memory_mib"], d["vcpus"], d["hypervisor"]) == (
             xl[name]["id"], MODES[name], BOOTED_MEMORY_MIB[name], 1, "xen"
@@ -96,10 +97,10 @@ def test_fleet_from_this_machine_real_xen_next_to_the_qemu_lab(xen: XenLab, lab:
     for d in rows:
         hosts.setdefault(d["host"], set()).add(d["name"])
     tcp, ssh = f"127.0.0.1:{xen.libvirt_port}", f"127.0.0.1:{xen.ssh_port}"
-    assert hosts[tcp] == hosts[ssh] == {"Domain-0", *GUESTS}  # the same dom0 by both transports
+    assert hosts[tcp] == hosts[ssh] == {"Domain-0", *ALL_GUESTS}  # the same dom0 by both transports
     assert set(lab.names().values()) <= next(v for k, v in hosts.items() if k not in (tcp, ssh))
     modes = {d["name"]: d["mode"] for d in rows if d["host"] == tcp}
-    assert {n: modes[n] for n in GUESTS} == MODES
+    assert {n: modes[n] for n in ALL_GUESTS} == MODES
 
 
 def _row(screen: str, name: str) -> str:
@@ -113,7 +114,7 @@ def _filter(t: Tmux, name: str) -> None:
     t.keys("/")
     t.wait_for("filter: name", 30)
     t.keys(name)
-    others = [g for g in (*GUESTS, "Domain-0") if g != name]
+    others = [g for g in (*ALL_GUESTS, "Domain-0") if g != name]
     t.wait_until(lambda s: not any(f" {g} " in s.split("────")[0] for g in others), f"only {name}", 30)
     t.keys("Enter")
     time.sleep(3)  # the app runs under emulation: let it move the focus back to the table
@@ -186,7 +187,7 @@ def test_tui_over_ssh_on_libvirts_xen_driver(xen: XenLab) -> None:
     t = Tmux(shlex.join(xen.ssh_argv(*XENTUI.split(), "-c", "xen:///system", tty=True)) + "; sleep 600")
     try:
         screen = t.wait_until(lambda s: all(f" {g} " in s for g in GUESTS), "the table", 120)
-        assert "xen:///system" in screen and "4 domains" in screen
+        assert "xen:///system" in screen and f"{len(ALL_GUESTS) + 1} domains" in screen
         for name in GUESTS:
             assert f" {MODES[name]}" in _row(screen, name)
         t.keys("q")
@@ -209,13 +210,13 @@ async def test_dashboard_fleet_with_the_real_xen_host_and_the_qemu_lab(xen: XenL
 
     try:
         async with app.run_test(size=(180, 50)) as pilot:
-            want = {"Domain-0", *GUESTS, *lab.names().values()}
+            want = {"Domain-0", *ALL_GUESTS, *lab.names().values()}
             deadline = time.monotonic() + 60
             while not want <= set(rows()) and time.monotonic() < deadline:
                 await pilot.pause(0.2)
             got = rows()
             assert want <= set(got), sorted(got)
-            for name in GUESTS:
+            for name in ALL_GUESTS:
                 assert got[name]["host"] == "xen-dom0" and got[name]["mode"].startswith(MODES[name]), got[name]
             assert got[lab.names()["run"]]["host"] == "qemu-lab"
             header = str(app.query_one("#summary").render())
@@ -224,3 +225,242 @@ async def test_dashboard_fleet_with_the_real_xen_host_and_the_qemu_lab(xen: XenL
         app.fleet.stop()
         for s in sources:
             s.close()
+
+
+# -- the dom0 stream (issue 15): xentop's data, xenstore's events and frontends, remote xl, a dying child ----------
+
+
+def _xl_ssh_source(xen: XenLab) -> Any:
+    """xentui's xl source on the lab's dom0 from this machine: the same stream, over one ssh connection."""
+    from ssh_dom0 import xl_ssh_uri
+
+    from xentui.sources.factory import Kind, Options, Spec, open_sources
+
+    uri = xl_ssh_uri("127.0.0.1", xen.ssh_port, xen.key, verify=False)
+    return open_sources((Spec(Kind.XL, uri, name="xen-dom0"),), Options(batch=True))[0]
+
+
+def _table_rows(app: Any) -> dict[str, dict[str, str]]:
+    from xentui.ui.widgets.domain_table import DomainTable
+
+    table = app.query_one(DomainTable)
+    return {table.cell_text(k, "name"): table.row_texts(k) for k in table.keys_in_order()}
+
+
+async def _until(pilot: Any, check: Any, what: str, timeout: float) -> float:
+    """Poll `check()` every 50 ms; the seconds it took. Fails with `what` after `timeout`."""
+    t0 = time.monotonic()
+    while not check():
+        if time.monotonic() - t0 > timeout:
+            raise AssertionError(f"not within {timeout:g} s: {what}")
+        await pilot.pause(0.05)
+    return time.monotonic() - t0
+
+
+def _xentop_frames(xen: XenLab, delay: int, count: int) -> list[tuple[float, dict[str, float]]]:
+    """`xentop -b -d DELAY -i COUNT` in dom0, each frame's CPU% by name with the moment it arrived here."""
+    proc = subprocess.Popen(xen.ssh_argv(f"xentop -b -d {delay} -i {count}"), stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    frames: list[tuple[float, dict[str, float]]] = []
+    current: dict[str, float] = {}
+    for line in proc.stdout:
+        words = line.split()
+        if words[:1] == ["NAME"]:
+            if current:
+                frames.append((time.monotonic(), current))
+            current = {}
+        elif len(words) > 4:
+            current[words[0]] = float(words[3])
+    frames.append((time.monotonic(), current))
+    proc.wait(30)
+    return frames[1:]  # the first frame has no window: xentop shows 0.0 everywhere
+
+
+async def test_cpu_percent_agrees_with_xentops_per_domain(xen: XenLab) -> None:
+    """xentui --xl's CPU% next to a separate `xentop -d 5` in dom0, frame for frame: within 1 point for every
+    domain in the pair of frames closest in time (the two xentops' windows are apart by up to half a window)."""
+    import threading
+
+    from xentui.ui.app import XenTUI
+
+    # A guest with a steady share of a CPU, so that the comparison is not only of idle guests.
+    xen.guest_run(
+        "pvsmall2", "while :; do dd if=/dev/zero of=/dev/null bs=1k count=3000 2>/dev/null; usleep 300000; done &"
+    )
+    source = _xl_ssh_source(xen)
+    app = XenTUI([source], interval=5.0)
+    ours: list[tuple[float, dict[str, float]]] = []
+    try:
+        async with app.run_test(size=(200, 60)) as pilot:
+            await _until(pilot, lambda: set(ALL_GUESTS) <= set(_table_rows(app)), "every guest's row", 90)
+            frames: list[tuple[float, dict[str, float]]] = []
+            reader = threading.Thread(target=lambda: frames.extend(_xentop_frames(xen, 5, 5)))
+            reader.start()
+            while reader.is_alive():
+                rows = _table_rows(app)
+                cpu = {n: float(r["cpu"]) for n, r in rows.items() if r.get("cpu", "-") not in ("-", "")}
+                if not ours or ours[-1][1] != cpu:
+                    ours.append((time.monotonic(), cpu))
+                await pilot.pause(0.1)
+    finally:
+        app.fleet.stop()
+        source.close()
+        xen.guest_run("pvsmall2", "kill %1")
+    assert len(frames) >= 3 and len(ours) >= 3, (frames, ours)
+    worst: dict[str, float] = {}
+    for name in ("Domain-0", *ALL_GUESTS):
+        diffs = []
+        for at, theirs in frames:
+            _, mine = min(ours, key=lambda o: abs(o[0] - at))
+            if name in mine and name in theirs:
+                diffs.append(abs(mine[name] - theirs[name]))
+        assert diffs, name
+        worst[name] = min(diffs)
+    assert all(d <= 1.0 for d in worst.values()), worst
+    assert max(theirs["pvsmall2"] for _, theirs in frames) > 2, frames  # the busy guest was busy
+
+
+async def test_io_columns_move_when_a_guest_does_io(xen: XenLab) -> None:
+    from xentui.ui.app import XenTUI
+
+    pv = GUEST_BY_NAME["pvguest"]
+    source = _xl_ssh_source(xen)
+    app = XenTUI([source], interval=1.0)
+    try:
+        async with app.run_test(size=(200, 60)) as pilot:
+            await _until(pilot, lambda: "pvguest" in _table_rows(app), "pvguest's row", 90)
+            await pilot.press("i")
+            await _until(pilot, lambda: "netrx" in _table_rows(app)["pvguest"], "the I/O columns", 20)
+            await pilot.pause(3)
+            idle = _table_rows(app)["pvguest"]
+            xen.ssh(f"busybox ping -q -c 40 -i 0.1 -s 1000 {pv.ip} >/dev/null &")
+            xen.guest_run("pvguest", "dd if=/dev/zero of=/dev/xvda bs=64k count=160 conv=fsync 2>/dev/null")
+
+            seen: set[str] = set()
+
+            def moved() -> bool:  # each rate non-zero at some refresh: the ping and the dd need not overlap
+                row = _table_rows(app)["pvguest"]
+                seen.update(k for k in ("netrx", "nettx", "blkwr") if row[k] not in ("-", "0B"))
+                return len(seen) == 3
+
+            await _until(pilot, moved, f"pvguest's net and block rates to move (idle: {idle}; moved: {seen})", 30)
+    finally:
+        app.fleet.stop()
+        source.close()
+
+
+async def test_destroy_and_create_from_another_shell_show_within_a_second_at_interval_10(xen: XenLab) -> None:
+    """xenstore's @releaseDomain / @introduceDomain wake the stream: no waiting for the next 10 s poll."""
+    from xentui.ui.app import XenTUI
+
+    cfg = GUEST_BY_NAME["pvsmall2"].config.replace('"pvsmall2"', '"pvextra"')
+    xen.ssh(f"printf '%s' {shlex.quote(cfg)} > /tmp/pvextra.cfg")
+    source = _xl_ssh_source(xen)
+    app = XenTUI([source], interval=10.0)
+    try:
+        async with app.run_test(size=(200, 60)) as pilot:
+            await _until(pilot, lambda: "pvsmall2" in _table_rows(app), "pvsmall2's row", 90)
+            await pilot.pause(1)
+            xen.ssh("xl destroy pvsmall2")  # returns once the domain is gone
+            gone = await _until(pilot, lambda: "pvsmall2" not in _table_rows(app), "pvsmall2 gone", 15)
+            xen.ssh("xl create -q /tmp/pvextra.cfg", timeout=120)  # returns once the domain runs
+            came = await _until(pilot, lambda: "pvextra" in _table_rows(app), "pvextra's row", 15)
+    finally:
+        app.fleet.stop()
+        source.close()
+        xen.ssh(
+            "xl destroy pvextra 2>/dev/null; virsh -q -c xen:///system start pvsmall2 >/dev/null; true", timeout=240
+        )
+    assert gone <= 1.0 and came <= 1.0, (gone, came)
+
+
+def test_xenstore_view_shows_the_selected_guests_keys(xen: XenLab) -> None:
+    t = Tmux(shlex.join(xen.ssh_argv(*XENTUI.split(), "--xl", tty=True)) + "; sleep 600", width=160, height=50)
+    try:
+        t.wait_until(lambda s: all(f" {g} " in s for g in GUESTS), "the table", 120)
+        _filter(t, "pvguest")
+        domid = _xl_list(xen)["pvguest"]["id"]
+        tty = xen.ssh(f"xenstore-read /local/domain/{domid}/console/tty").strip()
+        # Its subtree from the top (keys in xenstore's order: attr, console, control...): its own console's pty.
+        screen = _press_until(t, "X", f'tty = "{tty}"', timeout=60)
+        assert f"/local/domain/{domid}" in screen and "ring-ref" in screen and "backend-id" in screen, screen
+        t.keys("q")
+        t.wait_until(lambda s: "domains:" not in s, "xentui to quit", 30)
+    finally:
+        t.kill()
+
+
+def test_killed_xentop_child_is_restarted_and_reported(xen: XenLab) -> None:
+    t = Tmux(shlex.join(xen.ssh_argv(*XENTUI.split(), "--xl", "--interval", "1", tty=True)) + "; sleep 600")
+    try:
+        t.wait_until(lambda s: all(f" {g} " in s for g in GUESTS), "the table", 120)
+        # The stream's own xentop: a child of xentui's python.
+        child = "pgrep -x xentop -P $(pgrep -f '^python3 /root/xentui.pyz' | head -n 1); true"
+        before = xen.ssh(child).split()
+        assert len(before) == 1, before
+        xen.ssh(f"kill -9 {before[0]}")
+        t.wait_until(lambda s: "xentop" in s and "restart" in s, "the header saying xentop is restarted", 30)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not xen.ssh(child).split():
+            time.sleep(0.5)
+        after = xen.ssh(child).split()
+        assert after and after != before, (before, after)
+        t.wait_until(lambda s: "restart" not in s and all(f" {g} " in s for g in GUESTS), "the warning gone", 60)
+        t.keys("q")
+        t.wait_until(lambda s: "domains:" not in s, "xentui to quit", 30)
+    finally:
+        t.kill()
+
+
+def test_fleet_with_the_dom0_as_xl_ssh_next_to_the_qemu_lab_and_its_console(xen: XenLab, lab: QemuLab) -> None:
+    from ssh_dom0 import xl_ssh_uri
+
+    uri = xl_ssh_uri("127.0.0.1", xen.ssh_port, xen.key, verify=False)
+    t = Tmux(shlex.join([sys.executable, "-m", "xentui", "-c", uri, "-c", lab.uri]) + "; sleep 600", 180, 50)
+    try:
+        screen = t.wait_until(
+            lambda s: all(f" {g} " in s for g in GUESTS) and lab.names()["run"] in s, "both hosts' rows", 120
+        )
+        assert str(xen.ssh_port) in screen  # the dom0 is named 127.0.0.1:PORT
+        for name in GUESTS:  # a fleet's rows start with the host: find each guest's line by its name
+            line = next(ln for ln in screen.splitlines() if f" {name} " in ln)
+            assert f" {MODES[name]}" in line, line
+        _filter(t, "pvguest")
+        t.keys("C")  # ssh -t ... xl console, the whole terminal
+        time.sleep(3)
+        t.keys("Enter")
+        t.wait_for("lab#", 60)
+        t.keys("echo hel''lo", "Enter")
+        t.wait_until(lambda s: "\nhello" in s, "the guest's answer 'hello'", 60)
+        t.keys("C-]")
+        t.wait_until(lambda s: "domains:" in s and "lab#" not in s, "the table again", 60)
+        t.keys("q")
+        t.wait_until(lambda s: "domains:" not in s, "xentui to quit", 30)
+    finally:
+        t.kill()
+
+
+async def test_hvm_verdict_follows_its_pv_frontends(xen: XenLab) -> None:
+    """HVM+pv only while PV frontends are connected: hvmguest with them, then with its drivers unbound in the
+    guest, then its vif bound again; hvmnopv (platform device, no driver loaded) says it has none."""
+    from xentui.ui.app import XenTUI
+
+    source = _xl_ssh_source(xen)
+    app = XenTUI([source], interval=1.0)
+
+    def mode(name: str) -> str:
+        return _table_rows(app).get(name, {}).get("mode", "")
+
+    try:
+        async with app.run_test(size=(200, 60)) as pilot:
+            await _until(pilot, lambda: mode("hvmguest") == "HVM+pv", "hvmguest as HVM+pv", 90)
+            assert mode("hvmnopv") == "HVM" and mode("pvguest") == "PV"
+            xen.guest_run("hvmguest", "lab-pv off")
+            xen.wait_for_frontends("hvmguest", connected=False)
+            await _until(pilot, lambda: mode("hvmguest") == "HVM", "hvmguest as HVM once its frontends closed", 15)
+            xen.guest_run("hvmguest", "lab-pv on vif")
+            await _until(pilot, lambda: mode("hvmguest") == "HVM+pv", "hvmguest as HVM+pv with its vif back", 60)
+            assert xen.frontend_states("hvmguest")["vif/0"] == 4
+    finally:
+        app.fleet.stop()
+        source.close()
