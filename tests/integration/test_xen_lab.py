@@ -8,6 +8,7 @@ the first time on a machine, when its dom0 root is built) and is stopped before 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 import shlex
@@ -333,8 +334,11 @@ async def test_io_columns_move_when_a_guest_does_io(xen: XenLab) -> None:
             await _until(pilot, lambda: "netrx" in _table_rows(app)["pvguest"], "the I/O columns", 20)
             await pilot.pause(3)
             idle = _table_rows(app)["pvguest"]
-            xen.ssh(f"busybox ping -q -c 40 -i 0.1 -s 1000 {pv.ip} >/dev/null &")
-            xen.guest_run("pvguest", "dd if=/dev/zero of=/dev/xvda bs=64k count=160 conv=fsync 2>/dev/null")
+            # In threads: the app's loop keeps running (and refreshing) while dom0 and the guest are busy.
+            await asyncio.to_thread(xen.ssh, f"busybox ping -q -c 100 -i 0.1 -s 1000 {pv.ip} >/dev/null 2>&1 &")
+            await asyncio.to_thread(
+                xen.guest_run, "pvguest", "dd if=/dev/zero of=/dev/xvda bs=64k count=160 conv=fsync 2>/dev/null"
+            )
 
             seen: set[str] = set()
 
@@ -361,9 +365,10 @@ async def test_destroy_and_create_from_another_shell_show_within_a_second_at_int
         async with app.run_test(size=(200, 60)) as pilot:
             await _until(pilot, lambda: "pvsmall2" in _table_rows(app), "pvsmall2's row", 90)
             await pilot.pause(1)
-            xen.ssh("xl destroy pvsmall2")  # returns once the domain is gone
+            # In threads: the app's loop keeps running while the other shell works.
+            await asyncio.to_thread(xen.ssh, "xl destroy pvsmall2")  # returns once the domain is gone
             gone = await _until(pilot, lambda: "pvsmall2" not in _table_rows(app), "pvsmall2 gone", 15)
-            xen.ssh("xl create -q /tmp/pvextra.cfg", timeout=120)  # returns once the domain runs
+            await asyncio.to_thread(xen.ssh, "xl create -q /tmp/pvextra.cfg", 120)  # returns once it runs
             came = await _until(pilot, lambda: "pvextra" in _table_rows(app), "pvextra's row", 15)
     finally:
         app.fleet.stop()
