@@ -98,6 +98,15 @@ if not keys:
 sys.stdout.write("".join(keys))
 """
 
+# xenstore-list /local/domain: the domids of FAKE_DIR/xl-list-l.json (libxl keeps them in step).
+XS_LIST = """
+import json, os, sys
+with open(os.environ["FAKE_DIR"] + "/xenstore-list.calls", "a") as f:
+    f.write(sys.argv[-1] + "\\n")
+for r in json.load(open(os.environ["FAKE_DIR"] + "/xl-list-l.json")):
+    print(r["domid"])
+"""
+
 # The HVM guest (domain 3) with its PV frontends: a vif connected, a vbd still initialising.
 XENSTORE = """\
 /local/domain/3/device = ""
@@ -145,6 +154,7 @@ def dom0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Dom0:
     _script(bin_dir / "xl", XL.replace("{fixtures}", str(FIXTURES)))
     _script(bin_dir / "xenstore-watch", WATCH)
     _script(bin_dir / "xenstore-ls", XS_LS)
+    _script(bin_dir / "xenstore-list", XS_LIST)
     (tmp_path / "events").write_text("")
     (tmp_path / "xenstore.txt").write_text(XENSTORE)
     (tmp_path / "xl-list-l.json").write_text((FIXTURES / "xen-4.20-xl-list-l.json").read_text())
@@ -338,10 +348,13 @@ def test_watch_event_shows_new_and_destroyed_domains_within_a_second_at_interval
     assert (guest.id, guest.mode, guest.cpu_pct) == (7, Mode.PV, None)  # figures come with xentop's next frame
     assert len(dom0.calls("xentop")) == 1 and snap.taken_at == first.taken_at  # no new frame was needed
     dom0.set_domains([r for r in records if r["config"]["c_info"]["name"] != "pvguest"])
+    reads = dom0.calls("xl").count("list -l")
     started = time.monotonic()
     dom0.event("@releaseDomain")
     snap = wait_for(source, lambda s: "pvguest" not in {d.name for d in s.domains}, 1.0)
     assert time.monotonic() - started < 1.0 and "hvmguest" in {d.name for d in snap.domains}
+    # Told by one xenstore-list, not by xl list -l (over a second on a small dom0).
+    assert dom0.calls("xenstore-list") == ["/local/domain"] and dom0.calls("xl").count("list -l") == reads
 
 
 def test_frontends_of_hvm_guests_and_backend_events(source: ToolstackSource, dom0: Dom0) -> None:

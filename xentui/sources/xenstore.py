@@ -23,7 +23,8 @@ from xentui.sources.base import ActionError, SourceError
 from xentui.sources.child import Child
 from xentui.sources.runner import Runner
 
-DOMAINS_CHANGED = ("@introduceDomain", "@releaseDomain")
+INTRODUCED, RELEASED = "@introduceDomain", "@releaseDomain"
+DOMAINS_CHANGED = (INTRODUCED, RELEASED)
 BACKENDS = "/local/domain/0/backend"
 _BACKEND_DEVICE = re.compile(r"/local/domain/0/backend/[^/]+/(\d+)(/|$)")
 
