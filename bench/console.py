@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from bench.pty_run import PtyProcess
+from bench.report import replace_section
 from bench.run import ROOT, XENTUI, machine, versions
 from lab.qemu_lab import QemuLab
 
@@ -208,15 +209,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(section)
     if not args.quick:
-        out = Path(args.output)
-        text = out.read_text()
-        head = text.split(HEADING, 1)[0] if HEADING in text else text
-        rest = ""
-        if HEADING in text:
-            after = text.split(HEADING, 1)[1]
-            nxt = after.find("\n## ")
-            rest = after[nxt:] if nxt >= 0 else ""
-        out.write_text(head.rstrip() + "\n\n" + section + rest)
+        replace_section(Path(args.output), "console", section)
     return 0
 
 

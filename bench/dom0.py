@@ -19,7 +19,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-BEGIN, END = "<!-- dom0:begin -->", "<!-- dom0:end -->"
+from bench.report import replace_section
+
 HEADING = "## On a Xen dom0"
 SESSION = "xentui-bench"
 
@@ -179,16 +180,8 @@ def render(results: dict[str, Result], idle: Result, xenstored: str) -> str:
 
 
 def write_section(out: Path, body: str) -> None:
-    """Replace the section between the markers (or add it at the end); the rest of the file is left alone."""
-    text = out.read_text() if out.exists() else "# Benchmarks\n"
-    section = f"{BEGIN}\n{HEADING}\n\n{body}\n{END}"
-    if BEGIN in text and END in text:
-        head, _, rest = text.partition(BEGIN)
-        _, _, tail = rest.partition(END)
-        text = head + section + tail
-    else:
-        text = text.rstrip() + "\n\n" + section + "\n"
-    out.write_text(text)
+    """Replace this section between its markers (or add it at the end); the rest of the file is left alone."""
+    replace_section(out, "dom0", f"{HEADING}\n\n{body}")
 
 
 def main(runs: int, window_s: float, warmup_s: float, out: Path, write: bool) -> int:

@@ -33,6 +33,7 @@ from bench.peer import NAME as PEER
 from bench.peer import VERSION as PEER_VERSION
 from bench.peer import PeerUnavailable, install, installed, peer_home, peer_pty
 from bench.pty_run import PtyProcess, rss_mb
+from bench.report import replace_section
 from lab.procs import free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -385,10 +386,10 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     if not args.quick:
         out = Path(args.output)
-        out.parent.mkdir(exist_ok=True)
         stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
-        out.write_text(
-            "# Benchmarks\n\n"
+        replace_section(
+            out,
+            "main",
             f"Measured {stamp} on {machine()}.\n\n{versions()}.\n\n"
             "Reproduce with `make bench` (about 25 minutes). Each figure is the median of "
             f"{s.runs} runs; CPU over {s.window_s:g} s windows after {s.warmup_s:g} s of warm-up, in a real "
@@ -403,7 +404,8 @@ def main(argv: list[str] | None = None) -> int:
             "host (one server, connected at start; its cards show 12 guests per screen and refresh their "
             "figures every 5 s). `watch virsh list --all` writes almost nothing because nothing "
             "in its output changes on this host (it shows no CPU figures); its CPU includes the `virsh` it "
-            "starts every second. The idle app is a Textual DataTable of the same rows that never changes.\n"
+            "starts every second. The idle app is a Textual DataTable of the same rows that never changes.\n",
+            at_top=True,
         )
         print(f"written to {out}")
     shutil.rmtree(hosts, ignore_errors=True)
@@ -434,9 +436,7 @@ def fleet_only(s: Settings, out: Path, write: bool) -> int:
             "cost of polling, diffing and the header, not of repainting changing cells (that is the 1000-domain "
             "row above).\n\n" + table + "\n"
         )
-        text = out.read_text() if out.exists() else "# Benchmarks\n"
-        head, _, _ = text.partition(FLEET_HEADING)
-        out.write_text(head.rstrip() + "\n\n" + section)
+        replace_section(out, "fleet", section)
         print(f"written to {out}")
     return 0
 

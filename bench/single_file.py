@@ -21,7 +21,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 from bench.pty_run import PtyProcess
-from bench.run import FLEET_HEADING, machine
+from bench.report import replace_section
+from bench.run import machine
 
 REPO = Path(__file__).resolve().parent.parent
 PYZ = REPO / "dist" / "xentui.pyz"
@@ -123,14 +124,7 @@ def main(argv: list[str]) -> int:
             "directory with its bytecode, and the same packages installed in the venv.\n\n" + table + "\n"
         )
         out = REPO / "docs" / "benchmarks.md"
-        text = out.read_text() if out.exists() else "# Benchmarks\n"
-        if HEADING in text:  # replace the section, keep what follows it
-            head, _, rest = text.partition(HEADING)
-            tail = rest[rest.find("\n## ") :] if "\n## " in rest else ""
-        else:  # before the several-hosts section, which `bench.run --fleet` rewrites to the end of the file
-            head, mark, rest = text.partition(FLEET_HEADING)
-            tail = "\n" + mark + rest if mark else ""
-        out.write_text(head.rstrip() + "\n\n" + section + tail)
+        replace_section(out, "single-file", section)
         print(f"written to {out}")
     return 0
 
