@@ -3,7 +3,7 @@
 # make test  — lint, type check, the single file and the whole test suite; installs the labs' packages too
 # make dist  — dist/xentui.pyz: one file to copy to a dom0 and run with its python3 (3.9 or newer)
 # make demo  — the dashboard on the built-in demo host
-# make bench — the benchmark (about 20 minutes, and 15 more in the Xen lab); writes docs/benchmarks.md
+# make bench — the benchmark (about 25 minutes, and 15 more in the Xen lab); each part writes its own section of docs/benchmarks.md
 # make soak  — 30 minutes against the real libvirt lab with guests coming and going; writes docs/soak.md
 VENV ?= .venv
 BIN := $(VENV)/bin

@@ -1,6 +1,6 @@
 """xentui's benchmark: the real app in a real pseudo-terminal, against its budgets.
 
-    make bench                     # full run (about 25 minutes), writes docs/benchmarks.md
+    make bench                     # full run (about 25 minutes), writes its sections of docs/benchmarks.md
     python -m bench.run --quick    # a smoke run of every measurement (about a minute), writes nothing
 
 Figures are medians of several runs; ratios compare xentui with baselines measured in the same run:
