@@ -94,8 +94,14 @@ async def main() -> None:
     async def help_(app, pilot):  # type: ignore[no-untyped-def]
         await pilot.press("question_mark")
 
+    async def xenstore(app, pilot):  # type: ignore[no-untyped-def]
+        await select(app, pilot, "win2019")  # HVM, platform device on, no PV frontend connected
+        await pilot.press("X")
+        await pilot.pause(0.5)  # read in a worker
+
     shots = [("main-table", table), ("pv-detail", pv), ("hvm-detail", hvm), ("raw-config", raw),
-             ("console-hint", console), ("vnc-hint", vnc), ("filter-pvh", filtered), ("help", help_)]  # fmt: skip
+             ("console-hint", console), ("vnc-hint", vnc), ("filter-pvh", filtered), ("help", help_),
+             ("xenstore-view", xenstore)]  # fmt: skip
     for name, steps in shots:
         await shoot(name, steps)
         print(f"screenshots/{name}.svg")
