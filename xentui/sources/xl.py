@@ -53,6 +53,8 @@ _VERBS = {
     Lifecycle.RESUME: "unpause", Lifecycle.DESTROY: "destroy",
 }  # fmt: skip
 BACKEND_GAP_S = 1.0  # at most one frontends read a second, however chatty a backend is
+# A domain xenstore introduced that `xl list -l` does not list yet is looked for again this often, so many times.
+INTRODUCED_RETRY_S, INTRODUCED_RETRIES = 0.5, 12
 _EVERY_GUEST = -1  # in the domains whose frontends to read: all of them (backend events may have been missed)
 NO_XENTOP = "xentop: command not found: reading `xl list` every refresh instead"
 
@@ -89,6 +91,9 @@ class ToolstackSource:
         self._frontends_read_at = float("-inf")
         self._stale = True  # read `xl list -l` at the next snapshot
         self._released = False  # @releaseDomain fired: see which domains xenstore still holds
+        self._introduced = 0  # @introduceDomain fired: reads of `xl list -l` left until it lists the new domain
+        self._retry: threading.Timer | None = None
+        self._closed = False
         self._dirty: set[int] = set()  # domains whose frontends to read again
         self._configs: dict[str, Domain] = {}
         self._configs_at = float("-inf")
@@ -178,6 +183,34 @@ class ToolstackSource:
             self._configs_seq += 1
         return True
 
+    def _await_introduced(self) -> None:
+        """After @introduceDomain: while xenstore holds a domain that `xl list -l` did not list (libxl records a
+        new domain's configuration as its creation ends; Xen 4.20's xl list -l misses it until then), read it
+        again shortly, rather than at xentop's next frame (up to a whole --interval later)."""
+        with self._lock:
+            left = self._introduced
+        if left <= 0:
+            return
+        known = {d.id for d in self._configs.values() if d.id is not None}
+        try:
+            listed = self.runner.run(["xenstore-list", "/local/domain"], self.timeout).split()
+        except SourceError:
+            listed = []
+        self.calls += 1
+        waiting = {int(w) for w in listed if w.isdigit()} - known
+        with self._lock:
+            self._introduced = left - 1 if waiting else 0
+            if not waiting or self._retry is not None or self._closed:
+                return
+            self._retry = threading.Timer(INTRODUCED_RETRY_S, self._read_again)
+            self._retry.daemon = True
+            self._retry.start()
+
+    def _read_again(self) -> None:
+        with self._lock:
+            self._retry, self._stale = None, True
+        self._wake()
+
     def _read_frontends(self, domids: set[int]) -> None:
         hvm = {d.id for d in self._configs.values() if d.mode is Mode.HVM and d.id}
         for domid in sorted(hvm if _EVERY_GUEST in domids else domids & hvm):
@@ -235,6 +268,7 @@ class ToolstackSource:
         names = frozenset(r.name for r in frame.rows)
         if stale or (names != self._frame_names and names != frozenset(self._configs)):
             self._read_configs()
+            self._await_introduced()
         elif dirty and time.monotonic() - self._frontends_read_at >= BACKEND_GAP_S:
             self._read_frontends(dirty)
         elif dirty:  # read them a moment later: a chatty backend does not make us spin
@@ -315,7 +349,7 @@ class ToolstackSource:
                 if path == RELEASED:
                     self._released = True
                 else:
-                    self._stale = True
+                    self._stale, self._introduced = True, INTRODUCED_RETRIES
             self._wake()
             return
         domid = _EVERY_GUEST if path == BACKENDS else backend_domid(path)  # BACKENDS: its watcher is back
@@ -374,9 +408,11 @@ class ToolstackSource:
 
     def close(self) -> None:
         with self._lock:
-            timer, self._timer = self._timer, None
-        if timer is not None:
-            timer.cancel()
+            self._closed = True
+            timers, self._timer, self._retry = (self._timer, self._retry), None, None
+        for timer in timers:
+            if timer is not None:
+                timer.cancel()
         for part in (self._stream, self._watches):
             if part is not None:
                 part.close()
