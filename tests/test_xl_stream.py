@@ -21,6 +21,7 @@ from conftest import FIXTURES
 from xentui.model import Frontend, Mode, Snapshot, State
 from xentui.parsers.tables import parse_xentop
 from xentui.sources.base import ActionError, CommandConsole, SourceError
+from xentui.sources.xenstore import Watches
 from xentui.sources.xentop_stream import XentopStream
 from xentui.sources.xl import NO_XENTOP, ToolstackSource
 
@@ -196,6 +197,19 @@ def source(dom0: Dom0) -> Iterator[ToolstackSource]:
     src = ToolstackSource("xl", timeout=5)
     yield src
     src.close()
+
+
+def started_watches(source: ToolstackSource) -> Watches:
+    """The source's xenstore watchers, once every one of them runs (their pids are known)."""
+    source.set_change_callback(Woken())
+    source.snapshot()
+    watches = source._watches
+    assert watches is not None
+    end = time.monotonic() + 3
+    while None in watches.pids:
+        assert time.monotonic() < end
+        time.sleep(0.02)
+    return watches
 
 
 def by_name(snap: Snapshot) -> dict[str, object]:
@@ -457,14 +471,7 @@ def test_fixture_frames_parse_with_cpu_pct() -> None:
 
 
 def test_a_killed_watcher_is_reported_restarted_and_events_flow_again(source: ToolstackSource, dom0: Dom0) -> None:
-    source.set_change_callback(Woken())
-    source.snapshot()
-    watches = source._watches
-    assert watches is not None
-    end = time.monotonic() + 3
-    while None in watches.pids:
-        assert time.monotonic() < end
-        time.sleep(0.02)
+    watches = started_watches(source)
     xl_list_l = dom0.calls("xl").count("list -l")
     os.kill(watches.pids[0], signal.SIGKILL)  # the @introduceDomain watcher this source started
     hurt = wait_for(source, lambda s: bool(s.problems), 3)
@@ -551,14 +558,7 @@ def test_configurations_that_cannot_be_read_are_said_and_rows_still_shown(dom0: 
 
 
 def test_frontends_read_again_when_the_backend_watcher_is_back(source: ToolstackSource, dom0: Dom0) -> None:
-    source.set_change_callback(Woken())
-    source.snapshot()
-    watches = source._watches
-    assert watches is not None
-    end = time.monotonic() + 3
-    while None in watches.pids:
-        assert time.monotonic() < end
-        time.sleep(0.02)
+    watches = started_watches(source)
     reads = len(dom0.calls("xenstore-ls"))
     os.kill(watches.pids[2], signal.SIGKILL)  # the backends' watcher this source started
     wait_for(source, lambda s: bool(s.problems), 3)
