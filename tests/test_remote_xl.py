@@ -386,6 +386,7 @@ def test_a_master_left_behind_by_a_killed_xentui_ends_by_itself(sshd: PrivateSsh
         runner.close()
 
 
+@pytest.mark.skipif(shutil.which("ssh") is None, reason="the OpenSSH client is not installed")
 def test_close_ends_a_connect_to_a_host_that_does_not_answer() -> None:
     import socket
     import threading

@@ -21,6 +21,7 @@ def test_installed_xentui_filter_sort_detail_quit(tmp_path: Path) -> None:
         assert "DEMO DATA" in screen and "Domain-0" in screen and "build-pvh" in screen
         time.sleep(1)  # keys typed before the first paint can reach the terminal before the app reads it
         t.keys("/")
+        t.wait_for("filter: name")  # the filter box has the focus: typing goes there, not to the table
         t.keys("hvm")
 
         def table(screen: str) -> list[str]:

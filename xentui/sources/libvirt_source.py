@@ -532,7 +532,7 @@ class LibvirtSource:
             return cached.last  # nothing moved: the same object, which views can skip without looking inside
         base = cached.domain
         cached.stats = st
-        cached.last = evolve(
+        last = evolve(
             base,
             id=domid_or_none,
             state=state,
@@ -545,6 +545,10 @@ class LibvirtSource:
             cpu_time_ns=int(st["cpu.time"]) if "cpu.time" in st and state.active else None,
             io=_io(st) if state.active else None,
         )
+        # Stats that moved in what we do not show (some libvirt versions report more than the figures above)
+        # keep the object: cheap, the configuration is the same object on both sides.
+        if last != cached.last:
+            cached.last = last
         return cached.last
 
     # -- actions ---------------------------------------------------------------------------------------------
