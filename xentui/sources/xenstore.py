@@ -54,6 +54,15 @@ def read_domain(runner: Runner, domid: int | None, name: str, timeout: float) ->
         raise ActionError(f"xenstore of {name}: {exc}") from None
 
 
+def live_domids(runner: Runner, timeout: float) -> set[int] | None:
+    """The domains xenstore holds now (`xenstore-list /local/domain`); None when it could not be read."""
+    try:
+        listed = runner.run(["xenstore-list", "/local/domain"], timeout).split()
+    except SourceError:
+        return None
+    return {int(w) for w in listed if w.isdigit()}
+
+
 def read_frontends(runner: Runner, domid: int, timeout: float) -> tuple[Frontend, ...] | None:
     """The guest's PV frontends as xenstore shows them now; None when xenstore could not be read."""
     try:

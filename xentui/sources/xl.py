@@ -41,6 +41,7 @@ from xentui.sources.xenstore import (
     RELEASED,
     Watches,
     backend_domid,
+    live_domids,
     read_domain,
     read_frontends,
 )
@@ -166,12 +167,10 @@ class ToolstackSource:
         """After @releaseDomain: drop the domains xenstore no longer holds, from one `xenstore-list` (libxl
         removes a domain's /local/domain/N before the hypervisor lets it go), instead of `xl list -l` (over a
         second on a small dom0). False when that cannot tell: a domain it does not know, or no answer."""
-        try:
-            listed = self.runner.run(["xenstore-list", "/local/domain"], self.timeout).split()
-        except SourceError:
-            return False
+        live = live_domids(self.runner, self.timeout)
         self.calls += 1
-        live = {int(w) for w in listed if w.isdigit()}
+        if live is None:
+            return False
         known = {d.id: n for n, d in self._configs.items() if d.id is not None}
         if not known or live - set(known):
             return False
@@ -192,12 +191,9 @@ class ToolstackSource:
         if left <= 0:
             return
         known = {d.id for d in self._configs.values() if d.id is not None}
-        try:
-            listed = self.runner.run(["xenstore-list", "/local/domain"], self.timeout).split()
-        except SourceError:
-            listed = []
+        live = live_domids(self.runner, self.timeout)
         self.calls += 1
-        waiting = {int(w) for w in listed if w.isdigit()} - known
+        waiting = (live or set()) - known
         with self._lock:
             self._introduced = left - 1 if waiting else 0
             if not waiting or self._retry is not None or self._closed:
