@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from textual import events
 from textual.widgets import Input, Static
 
 from xentui.fleet import FleetFrame, RowKey
@@ -13,6 +14,7 @@ from xentui.ui.app import XenTUI
 from xentui.ui.screens.help import HelpScreen
 from xentui.ui.screens.lifecycle import ConfirmScreen, LifecycleScreen
 from xentui.ui.screens.vnc_hint import VncHintScreen
+from xentui.ui.widgets.console_pane import ConsolePane
 from xentui.ui.widgets.detail_pane import DetailPane
 from xentui.ui.widgets.domain_table import DomainTable
 
@@ -52,6 +54,18 @@ async def test_table_header_and_detail(app: XenTUI) -> None:
         pane = app.query_one(DetailPane)
         verdict = str(pane.query_one("#verdict", Static).render())
         assert "db-01" in verdict and "PV drivers in use" in verdict
+
+
+async def test_filter_typed_in_one_burst_goes_to_the_box(app: XenTUI) -> None:
+    # Over SSH "/" and the words after it often arrive in one read: none of them may reach the table's bindings.
+    async with app.run_test(size=(160, 45)) as pilot:
+        await wait_rows(app, pilot, 13)
+        for key, char in [("slash", "/"), ("c", "c"), ("o", "o"), ("l", "l"), ("d", "d")]:
+            app.post_message(events.Key(key, char))
+        await pilot.pause(0.2)
+        assert app.query_one("#filter", Input).value == "cold"
+        assert not app.query(ConsolePane) or not app.query_one(ConsolePane).display
+        assert app.query_one(DomainTable).sort_key == "id"  # "o" flipped nothing
 
 
 async def test_filter_sort_and_selection_kept(app: XenTUI) -> None:

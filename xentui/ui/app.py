@@ -56,7 +56,9 @@ class XenTUI(ConsoleApp):
     TITLE = "xentui"
     BINDINGS: ClassVar[list[BindingType]] = [
         Binding("q", "quit", "Quit"),
-        Binding("slash", "filter", "Filter", key_display="/"),
+        # A priority binding runs as the key is read, so the words typed right after "/" in the same burst
+        # (one SSH read) already find the box focused; check_action keeps "/" for inputs and the guest's console.
+        Binding("slash", "filter", "Filter", key_display="/", priority=True),
         Binding("d", "toggle_detail", "Detail"),
         Binding("r", "toggle_raw", "Raw config"),
         Binding("X", "toggle_xenstore", "Xenstore of the domain", show=False),
@@ -253,10 +255,15 @@ class XenTUI(ConsoleApp):
         pane.toggle_xenstore()
         self._show_detail()
 
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action == "filter" and (len(self.screen_stack) > 1 or isinstance(self.focused, Input)):
+            return None  # shown dimmed: "/" is a character there (the console's own check covers the guest's keys)
+        return super().check_action(action, parameters)
+
     def action_filter(self) -> None:
         box = self.query_one("#filter", Input)
         box.add_class("shown")
-        box.focus()
+        self.screen.set_focus(box)  # now, not after the keys already queued (Widget.focus defers it)
 
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
