@@ -27,11 +27,13 @@ from xentui.sources.base import (
     SourceError,
     check_lifecycle,
 )
+from xentui.sources.dom0_figures import Dom0Figures, xentop_for
 from xentui.sources.libvirt_binding import libvirt
 from xentui.sources.libvirt_console import open_console
 from xentui.sources.runner import LocalRunner
 from xentui.sources.uri import uri_host
 from xentui.sources.xenstore import read_domain
+from xentui.sources.xentop_stream import XentopStream
 
 _STATES = {
     0: State.UNKNOWN, 1: State.RUNNING, 2: State.BLOCKED, 3: State.PAUSED, 4: State.SHUTDOWN,
@@ -205,7 +207,13 @@ class LibvirtSource:
     console_route = ConsoleRoute.STREAM
 
     def __init__(
-        self, uri: str, read_only: bool = True, demo: bool = False, name: str | None = None, batch: bool = False
+        self,
+        uri: str,
+        read_only: bool = True,
+        demo: bool = False,
+        name: str | None = None,
+        batch: bool = False,
+        xentop: XentopStream | bool | None = True,
     ) -> None:
         self.uri = uri
         self.label = uri
@@ -228,6 +236,13 @@ class LibvirtSource:
         self.calls = 0  # libvirt calls made by snapshots, for the benchmark
         self._early_error: SourceError | None = None  # connect_soon's failure, for the first snapshot to raise
         self._closed = False
+        # On this very dom0, running figures from one xentop child instead of a round trip per domain
+        # (`xentop=True`: when the URI is a local xen:// one and xentop is installed; a stream: that one).
+        stream = xentop_for(uri) if xentop is True else xentop or None
+        self._dom0 = Dom0Figures(stream) if isinstance(stream, XentopStream) else None
+        if self._dom0 is not None:
+            self._dom0.stream.on_change = self._notify  # a new frame: a new snapshot
+        self._taken_at: float | None = None  # the xentop frame's time, when the figures are its
 
     # -- connection ------------------------------------------------------------------------------------------
     def connect_soon(self) -> None:
@@ -292,10 +307,14 @@ class LibvirtSource:
 
     def _on_close(self, _conn: Any, _reason: int, _opaque: object) -> None:
         self._conn = None
+        if self._dom0 is not None:
+            self._dom0.forget()
         self._notify()
 
     def _on_event(self, _conn: Any, dom: Any, _event: int, _detail: int, _opaque: object) -> None:
         self._stale.add(_safe(dom.UUIDString, ""))
+        if self._dom0 is not None:
+            self._dom0.stale = True
         self._free_stale = True  # a guest started or stopped: the host's free memory moved
         self._notify()
 
@@ -320,7 +339,8 @@ class LibvirtSource:
         self._callback = callback
 
     def set_interval(self, seconds: float) -> None:
-        pass  # polled: the poller keeps the time
+        if self._dom0 is not None:
+            self._dom0.stream.set_interval(seconds)  # else polled: the poller keeps the time
 
     def read_xenstore(self, domain: Domain) -> tuple[XenstoreEntry, ...]:
         # libvirt has no call for it: on this dom0 (a local xen:// URI) xenstore's own tool reads it.
@@ -332,6 +352,13 @@ class LibvirtSource:
 
     def close(self) -> None:
         self._closed = True
+        if self._dom0 is not None:
+            self._dom0.close()
+        self._close_connection()
+
+    def _close_connection(self) -> None:
+        if self._dom0 is not None:
+            self._dom0.forget()
         conn, self._conn = self._conn, None
         if conn is not None:
             try:
@@ -372,14 +399,22 @@ class LibvirtSource:
                 self._free_stale = False
                 free = _safe(lambda: self._conn.getFreeMemory() // 1024, None)
                 self._host = replace(self._host, free_memory_kib=free)
-            return Snapshot(self._host, tuple(domains), time.monotonic())
+            taken_at = self._taken_at if self._taken_at is not None else time.monotonic()
+            return Snapshot(self._host, tuple(domains), taken_at)
 
     def _stats(self, conn: Any) -> list[tuple[Any, dict[str, Any]]]:
         """Every domain with its figures: one bulk call where the driver has it.
 
         libvirt's xen (libxl) driver has no bulk stats: there it is a list and one virDomainGetInfo per
-        domain, the figures put in the bulk call's form. A domain that vanishes in between is left out.
+        domain, the figures put in the bulk call's form; on this very dom0, xentop's stream instead
+        (`dom0_figures`). A domain that vanishes in between is left out.
         """
+        self._taken_at = None
+        if self._dom0 is not None:
+            frame = self._dom0.frame()
+            if frame is not None:
+                self._taken_at = frame.taken_at
+                return self._dom0.stats(frame, lambda: self._list_and_info(conn))
         if self._bulk:
             self.calls += 1
             try:
@@ -388,6 +423,9 @@ class LibvirtSource:
                 if exc.get_error_code() != libvirt.VIR_ERR_NO_SUPPORT:
                     raise
                 self._bulk = False
+        return self._list_and_info(conn)
+
+    def _list_and_info(self, conn: Any) -> list[tuple[Any, dict[str, Any]]]:
         self.calls += 1
         out = []
         for dom in conn.listAllDomains(0):
@@ -408,7 +446,7 @@ class LibvirtSource:
         except libvirt.libvirtError:
             alive = False
         if not alive:
-            self.close()
+            self._close_connection()
 
     @staticmethod
     def _key(dom: Any, st: dict[str, Any]) -> tuple[str, int | None, State]:
@@ -516,6 +554,7 @@ class LibvirtSource:
             mode=Mode.UNKNOWN,
             flags=flags_for(state),
             cpu_time_ns=int(st["cpu.time"]) if "cpu.time" in st and active else None,
+            cpu_pct=st.get("xentop.cpu_pct") if active else None,
             host=_host_name(self._host),
             source=self.uri,
             io=_io(st) if active else None,
@@ -543,6 +582,7 @@ class LibvirtSource:
             max_vcpus=int(st["vcpu.maximum"]) if "vcpu.maximum" in st else base.max_vcpus,
             # A shut-off domain has no CPU time or I/O of its own, whatever the driver reports.
             cpu_time_ns=int(st["cpu.time"]) if "cpu.time" in st and state.active else None,
+            cpu_pct=st.get("xentop.cpu_pct") if state.active else None,  # xentop's own window, on a dom0
             io=_io(st) if state.active else None,
         )
         # Stats that moved in what we do not show (some libvirt versions report more than the figures above)

@@ -1,0 +1,137 @@
+"""The libvirt source on a Xen dom0 takes its running figures from xentop's stream: libvirt's test driver plays
+the connection, a stand-in `xentop` on PATH the dom0's (the real child, pipe and frame paths run)."""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from xentui.model import Domain, Snapshot, State
+from xentui.sources.base import Lifecycle
+from xentui.sources.dom0_figures import local_xen, xentop_for
+from xentui.sources.libvirt_source import LibvirtSource
+from xentui.sources.xentop_stream import XentopStream
+
+HEAD = (
+    "      NAME  STATE   CPU(sec) CPU(%)     MEM(k) MEM(%)  MAXMEM(k) MAXMEM(%) VCPUS NETS NETTX(k) NETRX(k)"
+    " VBDS   VBD_OO   VBD_RD   VBD_WR  VBD_RSECT  VBD_WSECT SSID"
+)
+# Frame n: CPU time 10+n s, 3.5 %, network and block counters growing by n; the names from FAKE_DIR/names.
+XENTOP = f"""#!{sys.executable}
+import os, sys, time
+d = os.environ["FAKE_DIR"]
+if os.path.exists(d + "/fail"):
+    sys.exit("Failed to initialize xenstat library")
+n = 0
+while True:
+    print({HEAD!r})
+    for name in open(d + "/names").read().split():
+        print(f"{{name:>10}} --b--- {{10 + n:10d}} {{3.5:6.1f}} {{524288:10d}}   1.0 {{524288:10d}}   1.0"
+              f" 2 1 {{100 * n:8d}} {{200 * n:8d}} 1 0 {{3 * n:8d}} {{4 * n:8d}} {{30 * n:10d}} {{40 * n:10d}} 0")
+    sys.stdout.flush()
+    n += 1
+    time.sleep(0.3)
+"""
+
+
+@pytest.fixture
+def dom0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    xentop = tmp_path / "xentop"
+    xentop.write_text(XENTOP)
+    xentop.chmod(0o755)
+    (tmp_path / "names").write_text("test\n")
+    monkeypatch.setenv("FAKE_DIR", str(tmp_path))
+    monkeypatch.setenv("PATH", f"{tmp_path}:{Path(sys.executable).parent}:/usr/bin:/bin")
+    return tmp_path
+
+
+@pytest.fixture
+def source(dom0: Path) -> Iterator[LibvirtSource]:
+    src = LibvirtSource("test:///default", read_only=False, xentop=XentopStream())
+    yield src
+    src.close()
+
+
+def _until(source: LibvirtSource, check: Callable[[Domain], bool], what: str, timeout: float = 10) -> Snapshot:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        snap = source.snapshot()
+        d = next(d for d in snap.domains if d.name == "test")
+        if check(d):
+            return snap
+        time.sleep(0.05)
+    raise AssertionError(f"never saw {what}")
+
+
+def _test(snap: Snapshot) -> Domain:
+    return next(d for d in snap.domains if d.name == "test")
+
+
+def test_figures_come_from_xentop_and_libvirt_is_asked_only_when_the_domains_change(
+    source: LibvirtSource, dom0: Path
+) -> None:
+    snap = _until(source, lambda d: d.cpu_pct == 3.5, "xentop's CPU%")
+    d = _test(snap)
+    assert d.memory_kib == 524288 and d.vcpus == 2
+    assert d.io is not None and d.io.net_rx > 0 and d.io.block_write > 0
+    assert d.cpu_time_ns is not None and d.cpu_time_ns % 1_000_000_000 == 0  # xentop's whole seconds
+    assert snap.taken_at == source._dom0.stream.frame.taken_at  # type: ignore[union-attr]
+    # Frames go on; libvirt is not asked again while its domains stay the same.
+    calls = source.calls
+    first = d.cpu_time_ns
+    snap = _until(source, lambda d: d.cpu_time_ns is not None and d.cpu_time_ns >= first + 2_000_000_000, "2 s more")
+    assert source.calls == calls
+    # A domain xentop lists and the listing does not (one started by xl): libvirt is listed again, once.
+    (dom0 / "names").write_text("test\nxl-started\n")
+    end = time.monotonic() + 5
+    while source.calls == calls and time.monotonic() < end:
+        source.snapshot()
+        time.sleep(0.05)
+    assert source.calls > calls
+    calls = source.calls
+    time.sleep(1)
+    source.snapshot()
+    assert source.calls == calls
+    assert "xl-started" not in {d.name for d in source.snapshot().domains}  # libvirt's domains, as before
+
+
+def test_a_libvirt_event_lists_the_domains_again(source: LibvirtSource) -> None:
+    snap = _until(source, lambda d: d.cpu_pct == 3.5, "xentop's CPU%")
+    try:
+        source.lifecycle(_test(snap), Lifecycle.PAUSE)
+        _until(source, lambda d: d.state is State.PAUSED, "the pause, from the event", 5)
+    finally:
+        source.lifecycle(_test(source.snapshot()), Lifecycle.RESUME)
+    _until(source, lambda d: d.state is State.RUNNING, "the resume", 5)
+
+
+def test_while_xentop_fails_libvirt_gives_the_figures(dom0: Path) -> None:
+    (dom0 / "fail").write_text("")
+    source = LibvirtSource("test:///default", xentop=XentopStream())
+    try:
+        for _ in range(3):
+            calls = source.calls
+            d = _test(source.snapshot())
+            assert source.calls > calls  # every refresh asks libvirt
+            assert d.cpu_pct is None and d.memory_kib != 524288
+            time.sleep(0.2)
+    finally:
+        source.close()
+
+
+def test_the_interval_reaches_xentop(source: LibvirtSource) -> None:
+    source.set_interval(3)
+    assert source._dom0 is not None and source._dom0.stream.delay == 3
+
+
+def test_only_this_dom0s_libvirt_uses_xentop(dom0: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert local_xen("xen:///system") and local_xen("xen:///") and local_xen("xen+unix:///system")
+    assert not local_xen("xen+ssh://root@dom0/system") and not local_xen("qemu:///system")
+    assert not local_xen("xen://dom0/system")
+    assert xentop_for("xen:///system") is not None and xentop_for("qemu:///system") is None
+    monkeypatch.setenv("PATH", "/nonexistent")
+    assert xentop_for("xen:///system") is None  # no xentop here: libvirt's figures, as on any host
