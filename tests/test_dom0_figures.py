@@ -80,6 +80,14 @@ def test_figures_come_from_xentop_and_libvirt_is_asked_only_when_the_domains_cha
     assert d.io is not None and d.io.net_rx > 0 and d.io.block_write > 0
     assert d.cpu_time_ns is not None and d.cpu_time_ns % 1_000_000_000 == 0  # xentop's whole seconds
     assert snap.taken_at == source._dom0.stream.frame.taken_at  # type: ignore[union-attr]
+    # Asked again before xentop's next frame (the poller's own timer): the very same snapshot, no new frame.
+    for _ in range(20):
+        a, b = source.snapshot(), source.snapshot()
+        if a.taken_at == b.taken_at:
+            assert a is b
+            break
+    else:
+        raise AssertionError("never two snapshots of one frame")
     # Frames go on; libvirt is not asked again while its domains stay the same.
     calls = source.calls
     first = d.cpu_time_ns

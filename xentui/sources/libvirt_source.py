@@ -243,6 +243,7 @@ class LibvirtSource:
         if self._dom0 is not None:
             self._dom0.stream.on_change = self._notify  # a new frame: a new snapshot
         self._taken_at: float | None = None  # the xentop frame's time, when the figures are its
+        self._last: Snapshot | None = None
 
     # -- connection ------------------------------------------------------------------------------------------
     def connect_soon(self) -> None:
@@ -399,8 +400,19 @@ class LibvirtSource:
                 self._free_stale = False
                 free = _safe(lambda: self._conn.getFreeMemory() // 1024, None)
                 self._host = replace(self._host, free_memory_kib=free)
-            taken_at = self._taken_at if self._taken_at is not None else time.monotonic()
-            return Snapshot(self._host, tuple(domains), taken_at)
+            if self._taken_at is None:
+                return Snapshot(self._host, tuple(domains), time.monotonic())
+            last = self._last
+            if (
+                last is not None
+                and last.taken_at == self._taken_at
+                and last.host is self._host
+                and len(last.domains) == len(domains)
+                and all(a is b for a, b in zip(last.domains, domains))
+            ):
+                return last  # the same xentop frame and domains (the poller's timer and the frame's wake): no new frame
+            self._last = Snapshot(self._host, tuple(domains), self._taken_at)
+            return self._last
 
     def _stats(self, conn: Any) -> list[tuple[Any, dict[str, Any]]]:
         """Every domain with its figures: one bulk call where the driver has it.
