@@ -66,6 +66,9 @@ files = {"list -l": d + "/xl-list-l.json", "list": "{fixtures}/xen-4.20-xl-list.
 name = files.get(" ".join(args))
 if name is None:
     sys.exit(0)
+if args == ["list", "-l"]:  # Xen 4.20's takes over a second in the lab's emulated dom0
+    import time
+    time.sleep(float(os.environ.get("FAKE_XL_LIST_L_SLEEP") or 0))
 if not os.path.exists(name):
     sys.exit("libxl: error: libxl_domain.c: cannot retrieve the domain configurations")
 sys.stdout.write(open(name).read())
@@ -679,3 +682,199 @@ def test_a_new_domain_xl_list_l_does_not_list_yet_is_read_again_shortly(
     calls = len(dom0.calls("xl"))
     time.sleep(1.2)
     assert len(dom0.calls("xl")) == calls  # found: no more reads
+
+
+# A PV guest being created (domain 7) as Xen 4.20's xenstore holds it while `xl list -l` does not list it yet.
+NEW_UUID = "11111111-2222-4333-8444-555555555555"
+NEW_GUEST_XENSTORE = f"""\
+/local/domain/7 = ""
+/local/domain/7/vm = "/vm/{NEW_UUID}"
+/local/domain/7/name = "NAME"
+/local/domain/7/domid = "7"
+/local/domain/7/cpu = ""
+/local/domain/7/cpu/0 = ""
+/local/domain/7/cpu/0/availability = "online"
+/local/domain/7/cpu/1 = ""
+/local/domain/7/cpu/1/availability = "offline"
+/local/domain/7/memory = ""
+/local/domain/7/memory/static-max = "131072"
+/local/domain/7/memory/target = "131072"
+"""
+
+
+class Creation:
+    """A domain whose creation is under way in the stand-in dom0: in xenstore first, in `xl list -l` later."""
+
+    def __init__(self, dom0: Dom0, name: str = "newguest") -> None:
+        self.dom0 = dom0
+        self.records = json.loads((FIXTURES / "xen-4.20-xl-list-l.json").read_text())
+        self.record = json.loads(json.dumps(self.records[1]))  # pvguest's configuration, as domain 7
+        self.record["domid"] = 7
+        self.record["config"]["c_info"].update(name="newguest", uuid=NEW_UUID)
+        self.name = name  # as xenstore-ls prints it (escaped)
+        self.base = (dom0.dir / "xenstore.txt").read_text()
+
+    def in_xenstore(self) -> None:
+        (self.dom0.dir / "xenstore.txt").write_text(self.base + NEW_GUEST_XENSTORE.replace("NAME", self.name))
+        (self.dom0.dir / "domids").write_text("".join(f"{r['domid']}\n" for r in [*self.records, self.record]))
+        self.dom0.event("@introduceDomain")
+
+    def listed(self) -> None:
+        self.dom0.set_domains([*self.records, self.record])
+
+    def gone(self) -> None:
+        (self.dom0.dir / "xenstore.txt").write_text(self.base)
+        (self.dom0.dir / "domids").write_text("".join(f"{r['domid']}\n" for r in self.records))
+        self.dom0.set_domains(self.records)
+        self.dom0.event("@releaseDomain")
+
+
+def _at_interval_10(source: ToolstackSource, monkeypatch: pytest.MonkeyPatch) -> Snapshot:
+    monkeypatch.setenv("FAKE_XENTOP_SLEEP", "")  # xentop's own -d 10: no frame comes to the rescue
+    source.set_interval(10.0)
+    started_watches(source)
+    return source.snapshot()
+
+
+def test_a_domain_being_created_shows_from_xenstore_at_once_then_as_xl_lists_it(
+    source: ToolstackSource, dom0: Dom0, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Xen 4.20: @introduceDomain fires long before `xl list -l` lists the domain (and each read takes over a
+    second): its row comes from xenstore at once, pending, and the real one takes its place later."""
+    monkeypatch.setenv("FAKE_XL_LIST_L_SLEEP", "1.5")
+    first = _at_interval_10(source, monkeypatch)
+    creation = Creation(dom0)
+    started = time.monotonic()
+    creation.in_xenstore()
+    snap = wait_for(source, lambda s: "newguest" in by_name(s), 0.6)  # not after a 1.5 s `xl list -l`
+    assert time.monotonic() - started < 0.6 and snap.taken_at == first.taken_at  # no xentop frame needed
+    row = by_name(snap)["newguest"]
+    assert (row.id, row.state, row.mode, row.details_pending) == (7, State.UNKNOWN, Mode.UNKNOWN, True)  # type: ignore[attr-defined]
+    assert (row.memory_kib, row.vcpus, row.max_vcpus, row.uuid) == (131072, 1, 2, NEW_UUID)  # type: ignore[attr-defined]
+    assert row.cpu_pct is None and row.source == "xl" and row.host == snap.host.hostname  # type: ignore[attr-defined]
+    assert {"Domain-0", "pvguest", "pvhguest", "hvmguest"} < set(by_name(snap))
+    assert dom0.calls("xenstore-ls")[-1] == "/local/domain/7"
+    time.sleep(2)  # `xl list -l` read again meanwhile, still without it: the row stays
+    assert by_name(wait_for(source, lambda s: True, 0))["newguest"].details_pending  # type: ignore[attr-defined]
+    creation.listed()
+    snap = wait_for(source, lambda s: not by_name(s)["newguest"].details_pending, 4)  # type: ignore[attr-defined]
+    real = by_name(snap)["newguest"]
+    assert (real.id, real.mode, real.key) == (7, Mode.PV, row.key)  # type: ignore[attr-defined]
+    assert real.config is not None and len(snap.domains) == 5  # type: ignore[attr-defined]
+    assert dom0.calls("xenstore-ls").count("/local/domain/7") == 1  # read once, not at every retry
+    # Listed: nothing is run any more while nothing changes (no retry, no xenstore read per refresh).
+    time.sleep(0.2)
+    calls, forks = source.calls, {t: len(dom0.calls(t)) for t in ("xl", "xenstore-ls", "xenstore-list")}
+    end = time.monotonic() + 1.5
+    while time.monotonic() < end:
+        source.snapshot()
+        time.sleep(0.05)
+    assert source.calls == calls and {t: len(dom0.calls(t)) for t in forks} == forks
+
+
+def test_a_domain_whose_creation_fails_leaves_with_its_xenstore(
+    source: ToolstackSource, dom0: Dom0, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _at_interval_10(source, monkeypatch)
+    creation = Creation(dom0)
+    creation.in_xenstore()
+    wait_for(source, lambda s: "newguest" in by_name(s), 1.0)
+    started = time.monotonic()
+    creation.gone()  # libxl removes /local/domain/7 as the creation fails
+    snap = wait_for(source, lambda s: "newguest" not in by_name(s), 1.0)
+    assert time.monotonic() - started < 1.0
+    assert set(by_name(snap)) == {"Domain-0", "pvguest", "pvhguest", "hvmguest"}
+    time.sleep(0.2)
+    calls = source.calls
+    time.sleep(1.2)
+    source.snapshot()
+    assert source.calls == calls  # nothing left to wait for: no more reads
+
+
+def test_a_domain_that_vanishes_without_a_release_event_leaves_at_the_next_look(
+    source: ToolstackSource, dom0: Dom0, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The retries look at xenstore again: a domain gone meanwhile (its @releaseDomain missed) goes too."""
+    _at_interval_10(source, monkeypatch)
+    creation = Creation(dom0)
+    creation.in_xenstore()
+    wait_for(source, lambda s: "newguest" in by_name(s), 1.0)
+    (dom0.dir / "domids").write_text("".join(f"{r['domid']}\n" for r in creation.records))
+    wait_for(source, lambda s: "newguest" not in by_name(s), 1.5)
+
+
+def test_a_frame_that_lists_the_new_domain_gives_its_figures_to_the_pending_row(
+    dom0: Dom0, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    frame = BATCH.read_text().splitlines()[:5]  # the first frame, and the new domain in it
+    pv = next(r for r in frame if " pvguest " in r)
+    (tmp_path / "batch.txt").write_text("\n".join([*frame, pv.replace(" pvguest ", "newguest ", 1)]) + "\n")
+    src = ToolstackSource("xl", timeout=5)
+    try:
+        started_watches(src)
+        first = src.snapshot()
+        Creation(dom0).in_xenstore()
+        wait_for(src, lambda s: "newguest" in by_name(s), 1.0)
+        monkeypatch.setenv("FAKE_XENTOP_BATCH", str(tmp_path / "batch.txt"))
+        src.set_interval(2.0)  # a new xentop, on the new batch: its frames list the new domain
+        snap = wait_for(src, lambda s: by_name(s)["newguest"].state is not State.UNKNOWN, 4)  # type: ignore[attr-defined]
+        assert snap.taken_at > first.taken_at
+        row = by_name(snap)["newguest"]
+        pvguest = by_name(snap)["pvguest"]
+        assert (row.id, row.details_pending, row.state) == (7, True, pvguest.state)  # type: ignore[attr-defined]
+        assert row.memory_kib == pvguest.memory_kib and row.io == pvguest.io  # type: ignore[attr-defined]
+        assert len([d for d in snap.domains if d.name == "newguest"]) == 1
+    finally:
+        src.close()
+
+
+HOSTILE_IN_XENSTORE = "\\x1b[2J[b]x[/b]\\007$(id)"  # as xenstore-ls prints it
+HOSTILE = "\x1b[2J[b]x[/b]\x07$(id)"
+
+
+async def test_a_hostile_name_from_xenstore_stays_inert(
+    source: ToolstackSource, dom0: Dom0, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xentui.ui.app import XenTUI
+    from xentui.ui.widgets.domain_table import DomainTable
+
+    monkeypatch.setenv("FAKE_XENTOP_SLEEP", "")
+    app = XenTUI([source], interval=10.0)
+    try:
+        async with app.run_test(size=(160, 45)) as pilot:
+            table = app.query_one(DomainTable)
+            for _ in range(200):
+                if table.row_count >= 4:
+                    break
+                await pilot.pause(0.05)
+            await pilot.pause(0.3)  # the watchers are set up
+            Creation(dom0, HOSTILE_IN_XENSTORE).in_xenstore()
+            assert HOSTILE in {d.name for d in wait_for(source, lambda s: HOSTILE in by_name(s), 1.0).domains}
+            for _ in range(100):
+                if table.row_count >= 5:
+                    break
+                await pilot.pause(0.05)
+            shown = [table.cell_text(k, "name") for k in table.keys_in_order()]
+            assert "\\x1b[2J[b]x[/b]\\x07$(id)" in shown, shown  # as text, escapes visible
+            assert all("\x1b" not in s and "\x07" not in s for s in shown)
+            assert app.is_running
+    finally:
+        app.fleet.stop()
+
+
+def test_introduced_domain_takes_only_well_formed_values() -> None:
+    from xentui.model import XenstoreEntry
+    from xentui.sources.xenstore import introduced_domain
+
+    def entries(**keys: str) -> tuple[XenstoreEntry, ...]:
+        return tuple(XenstoreEntry(f"/local/domain/9/{k.replace('_', '/')}", v) for k, v in keys.items())
+
+    assert introduced_domain(entries(vm=f"/vm/{NEW_UUID}"), 9) is None  # no name yet: no row
+    assert introduced_domain(entries(name=""), 9) is None
+    d = introduced_domain(entries(name="[b]x", vm="/vm/$(id)", memory_target="1e9", cpu_x="", cpu_0=""), 9)
+    assert d is not None
+    assert (d.name, d.id, d.uuid, d.memory_kib, d.vcpus, d.max_vcpus) == ("[b]x", 9, None, None, 1, 1)
+    assert introduced_domain(entries(name="a", memory_target="\u0661\u0662"), 9).memory_kib is None  # type: ignore[union-attr]
+    # Another domain's keys (a prefix of its ID) are not its own.
+    other = (XenstoreEntry("/local/domain/91/name", "other"), XenstoreEntry("/local/domain/9/name", "mine"))
+    assert introduced_domain(other, 9).name == "mine"  # type: ignore[union-attr]

@@ -8,6 +8,9 @@ but needs xenstored's socket or /dev/xen/xenbus on this machine, so it could not
 connection the other commands use, and pyxs is one more dependency for the dom0's Python. Reads
 (`xenstore-ls -f`) happen only when a domain is selected, the set of domains changes or a backend does,
 never per refresh.
+
+A domain being created is in xenstore (libxl writes `/local/domain/N/name`, its memory target and VCPUs
+before it introduces the domain) before `xl list -l` can list it: `read_introduced` makes its row from there.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ import re
 import threading
 from collections.abc import Callable, Sequence
 
-from xentui.model import Frontend, XenstoreEntry
+from xentui.model import Domain, Frontend, Mode, State, XenstoreEntry
 from xentui.parsers.errors import ParseError
 from xentui.parsers.xenstore import frontends_of, parse_xenstore_ls
 from xentui.sources.base import ActionError, SourceError
@@ -27,6 +30,9 @@ INTRODUCED, RELEASED = "@introduceDomain", "@releaseDomain"
 DOMAINS_CHANGED = (INTRODUCED, RELEASED)
 BACKENDS = "/local/domain/0/backend"
 _BACKEND_DEVICE = re.compile(r"/local/domain/0/backend/[^/]+/(\d+)(/|$)")
+_VM_UUID = re.compile(r"/vm/([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})")
+_CPU = re.compile(r"cpu/([0-9]{1,4})(/availability)?")
+_KIB = re.compile(r"[0-9]{1,15}")
 
 
 def backend_domid(path: str) -> int | None:
@@ -61,6 +67,47 @@ def live_domids(runner: Runner, timeout: float) -> set[int] | None:
     except SourceError:
         return None
     return {int(w) for w in listed if w.isdigit()}
+
+
+def introduced_domain(entries: tuple[XenstoreEntry, ...], domid: int) -> Domain | None:
+    """The row of a domain xenstore holds but the toolstack does not list yet: its name, ID, UUID (from its
+    `vm` path), memory target and VCPUs; state and mode not known yet. None without a name (not made yet).
+    Every value is hostile text: the name is shown as text only, numbers and the UUID are taken when well formed."""
+    base = f"/local/domain/{domid}/"
+    keys = {e.path[len(base) :]: e.value for e in entries if e.path.startswith(base)}
+    name = keys.get("name", "")
+    if not name:
+        return None
+    vm = _VM_UUID.fullmatch(keys.get("vm", ""))
+    target = keys.get("memory/target", "")
+    cpus: dict[str, bool] = {}
+    for key, value in keys.items():
+        m = _CPU.fullmatch(key)
+        if m is not None:
+            cpus.setdefault(m.group(1), True)
+            if m.group(2):
+                cpus[m.group(1)] = value == "online"
+    return Domain(
+        name=name,
+        id=domid,
+        uuid=vm.group(1) if vm else None,
+        state=State.UNKNOWN,
+        memory_kib=int(target) if _KIB.fullmatch(target) else None,
+        max_memory_kib=None,
+        vcpus=sum(cpus.values()) if cpus else None,
+        max_vcpus=len(cpus) or None,
+        mode=Mode.UNKNOWN,
+        hypervisor="xen",
+        details_pending=True,
+    )
+
+
+def read_introduced(runner: Runner, domid: int, timeout: float) -> Domain | None:
+    """`introduced_domain` from one `xenstore-ls -f /local/domain/N`; None when it could not be read."""
+    try:
+        return introduced_domain(read_tree(runner, f"/local/domain/{domid}", timeout), domid)
+    except SourceError:
+        return None
 
 
 def read_frontends(runner: Runner, domid: int, timeout: float) -> tuple[Frontend, ...] | None:

@@ -5,7 +5,9 @@ domains appearing or leaving from `xenstore-watch` children (xenstore.py). `xl l
 domain IDs, displays) is read again only when the set of domains changes (names in xentop's frames, or a
 xenstore event); `xl info` (the host's CPUs, total and free memory) only when the set of domains or their
 memory changes; each running HVM guest's PV frontends (`xenstore-ls`) when the set of domains changes or
-its backends do.
+its backends do. A domain being created is in xenstore before `xl list -l` lists it (Xen 4.20 lists it as its
+creation ends): its row is made from its `/local/domain/N` (name, ID, memory target, VCPUs; details pending)
+until `xl list -l` lists it.
 
 `xm` hosts keep polling `xm list` each refresh, and so does `xl` where xentop is missing (said in the header).
 """
@@ -44,6 +46,7 @@ from xentui.sources.xenstore import (
     live_domids,
     read_domain,
     read_frontends,
+    read_introduced,
 )
 from xentui.sources.xentop_stream import XentopFrame, XentopStream
 
@@ -93,6 +96,9 @@ class ToolstackSource:
         self._stale = True  # read `xl list -l` at the next snapshot
         self._released = False  # @releaseDomain fired: see which domains xenstore still holds
         self._introduced = 0  # @introduceDomain fired: reads of `xl list -l` left until it lists the new domain
+        self._probe = False  # look in xenstore for new domains at the next snapshot
+        self._unlisted: frozenset[int] = frozenset()  # domains xenstore held that `xl list -l` did not list
+        self._pending: dict[int, Domain] = {}  # their rows, made from xenstore, by domain ID
         self._retry: threading.Timer | None = None
         self._closed = False
         self._dirty: set[int] = set()  # domains whose frontends to read again
@@ -100,6 +106,7 @@ class ToolstackSource:
         self._configs_at = float("-inf")
         self._configs_seq = 0
         self._gone: frozenset[str] = frozenset()  # names the last `xl list -l` dropped
+        self._dropped: frozenset[str] = frozenset()  # names dropped since then, xenstore no longer holding them
         self._frame_names: frozenset[str] | None = None
         self._frontends: dict[int, tuple[Frontend, ...] | None] = {}
         self._frontends_seq = 0
@@ -156,31 +163,55 @@ class ToolstackSource:
             if d.id is not None and d.mode is Mode.HVM:
                 d = replace(d, graphics=tuple(self._vnc_port(d.id, g) for g in d.graphics))
             configs[d.name] = d
-        self._gone = frozenset(self._configs) - frozenset(configs)
+        # What xenstore showed gone since the last read counts too: it was dropped from the configurations already.
+        self._gone = (frozenset(self._configs) | self._dropped) - frozenset(configs)
+        self._dropped = frozenset()
         self._configs, self._configs_at = configs, time.monotonic()
         self._configs_seq += 1
+        listed = {d.id for d in configs.values()}
+        self._unlisted = frozenset(i for i in self._unlisted if i not in listed)
+        self._pending = {i: d for i, d in self._pending.items() if i not in listed}  # the real rows replace them
         if not self._polling:
             self._frontends = {}
             self._read_frontends({d.id for d in configs.values() if d.id is not None})
 
-    def _drop_released(self) -> bool:
-        """After @releaseDomain: drop the domains xenstore no longer holds, from one `xenstore-list` (libxl
-        removes a domain's /local/domain/N before the hypervisor lets it go), instead of `xl list -l` (over a
-        second on a small dom0). False when that cannot tell: a domain it does not know, or no answer."""
+    def _check_xenstore(self, introduced: bool) -> tuple[bool, bool]:
+        """After @releaseDomain or @introduceDomain, one `xenstore-list /local/domain`: the domains xenstore no
+        longer holds are dropped (libxl removes a domain's /local/domain/N before the hypervisor lets it go),
+        instead of reading `xl list -l` (over a second on a small dom0); after @introduceDomain each new one's
+        row is read from its xenstore (one `xenstore-ls` each, once). Whether every domain xenstore holds is
+        known (False when it could not tell: a domain without a row, or no answer), and whether rows were added."""
         live = live_domids(self.runner, self.timeout)
         self.calls += 1
         if live is None:
-            return False
+            return False, False
         known = {d.id: n for n, d in self._configs.items() if d.id is not None}
-        if not known or live - set(known):
-            return False
         gone = frozenset(n for i, n in known.items() if i not in live)
+        changed = any(i not in live for i in self._pending)
+        self._pending = {i: d for i, d in self._pending.items() if i in live}  # creation failed, or destroyed
         if gone:  # else a shutdown or a crash: xentop's next frame shows the state
-            self._gone = gone
+            self._gone, self._dropped = self._gone | gone, self._dropped | gone
             self._configs = {n: d for n, d in self._configs.items() if n not in gone}
             self._configs_at = time.monotonic()
+            changed = True
+        added = False
+        self._unlisted = frozenset(live - set(known) if introduced else self._unlisted & live)
+        if not self._unlisted:  # nothing left to wait for: no more retries
+            with self._lock:
+                retry, self._retry, self._introduced = self._retry, None, 0
+            if retry is not None:
+                retry.cancel()
+        if introduced:
+            # Not before `xl list -l` was read once (all would look new), nor Domain-0 (its subtree is the backends').
+            for domid in sorted(self._unlisted - set(self._pending) - {0} if known else ()):
+                self.calls += 1
+                row = read_introduced(self.runner, domid, self.timeout)
+                if row is not None:  # None: not named yet, or no answer; looked at again at the next retry
+                    self._pending[domid] = row
+                    added = True
+        if changed or added:
             self._configs_seq += 1
-        return True
+        return bool(known) and live <= set(known) | set(self._pending), added
 
     def _await_introduced(self) -> None:
         """After @introduceDomain: while xenstore holds a domain that `xl list -l` did not list (libxl records a
@@ -190,10 +221,7 @@ class ToolstackSource:
             left = self._introduced
         if left <= 0:
             return
-        known = {d.id for d in self._configs.values() if d.id is not None}
-        live = live_domids(self.runner, self.timeout)
-        self.calls += 1
-        waiting = (live or set()) - known
+        waiting = self._unlisted  # as xenstore held them at the last look, less those `xl list -l` now lists
         with self._lock:
             self._introduced = left - 1 if waiting else 0
             if not waiting or self._retry is not None or self._closed:
@@ -204,7 +232,7 @@ class ToolstackSource:
 
     def _read_again(self) -> None:
         with self._lock:
-            self._retry, self._stale = None, True
+            self._retry, self._stale, self._probe = None, True, True
         self._wake()
 
     def _read_frontends(self, domids: set[int]) -> None:
@@ -257,12 +285,18 @@ class ToolstackSource:
 
     def _compose(self, stream: XentopStream, frame: XentopFrame) -> Snapshot:
         with self._lock:
-            stale, released, dirty = self._stale, self._released, self._dirty
-            self._stale, self._released, self._dirty = False, False, set()
-        if released and not stale and not self._drop_released():
-            stale = True
+            stale, released, dirty, probe = self._stale, self._released, self._dirty, self._probe
+            self._stale, self._released, self._dirty, self._probe = False, False, set(), False
+        added = False
+        if probe or (released and not stale):
+            known, added = self._check_xenstore(probe)
+            stale = stale or not known
         names = frozenset(r.name for r in frame.rows)
-        if stale or (names != self._frame_names and names != frozenset(self._configs)):
+        if added and stale:  # the new rows now; `xl list -l` (a second and more on a small dom0) right after
+            with self._lock:
+                self._stale, self._dirty = True, self._dirty | dirty
+            self._wake()
+        elif stale or (names != self._frame_names and names != frozenset(self._configs)):
             self._read_configs()
             self._await_introduced()
         elif dirty and time.monotonic() - self._frontends_read_at >= BACKEND_GAP_S:
@@ -281,7 +315,8 @@ class ToolstackSource:
             if not (newer and r.name in self._gone)
         ]
         shown = {r.name for r in rows} | (set(self._configs) if newer else set())
-        merged = merge_run_state([d for n, d in self._configs.items() if n in shown], rows)
+        listed = [d for n, d in self._configs.items() if n in shown]
+        merged = merge_run_state(listed + self._unlisted_rows(listed), rows)
         host = self._host_info((frozenset(shown), sum(r.memory_kib for r in frame.rows)))
         pct = {r.name: r.cpu_pct for r in frame.rows}
         domains = tuple(
@@ -300,6 +335,12 @@ class ToolstackSource:
             return self._snap  # nothing new since: the poller shows nothing new
         self._snap, self._snap_key = Snapshot(host, domains, frame.taken_at, problems), key
         return self._snap
+
+    def _unlisted_rows(self, listed: list[Domain]) -> list[Domain]:
+        """The rows made from xenstore, but none under a name `xl list -l` lists, nor with a UUID it lists (a
+        domain migrating to this host, or rebooting, is there twice for a moment): one row, one identity."""
+        names, uuids = {d.name for d in listed}, {d.uuid for d in listed if d.uuid}
+        return [replace(d, uuid=None) if d.uuid in uuids else d for d in self._pending.values() if d.name not in names]
 
     def _watch_problems(self) -> tuple[str, ...]:
         return self._watches.problems if self._watches is not None else ()
@@ -345,7 +386,7 @@ class ToolstackSource:
                 if path == RELEASED:
                     self._released = True
                 else:
-                    self._stale, self._introduced = True, INTRODUCED_RETRIES
+                    self._stale, self._probe, self._introduced = True, True, INTRODUCED_RETRIES
             self._wake()
             return
         domid = _EVERY_GUEST if path == BACKENDS else backend_domid(path)  # BACKENDS: its watcher is back
