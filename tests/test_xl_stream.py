@@ -878,3 +878,25 @@ def test_introduced_domain_takes_only_well_formed_values() -> None:
     # Another domain's keys (a prefix of its ID) are not its own.
     other = (XenstoreEntry("/local/domain/91/name", "other"), XenstoreEntry("/local/domain/9/name", "mine"))
     assert introduced_domain(other, 9).name == "mine"  # type: ignore[union-attr]
+
+
+def test_a_creation_slower_than_the_quick_reads_is_still_looked_for_less_often(
+    source: ToolstackSource, dom0: Dom0, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An HVM guest's device model can keep its creation going past the quick reads: its row, pending, is
+    still looked for (1 s, then 2 s, 4 s… up to 30 s apart), not left pending until some other change."""
+    import xentui.sources.xl as xl
+
+    monkeypatch.setattr(xl, "INTRODUCED_RETRIES", 1)
+    _at_interval_10(source, monkeypatch)
+    creation = Creation(dom0)
+    reads = dom0.calls("xl").count("list -l")
+    creation.in_xenstore()
+    wait_for(source, lambda s: "newguest" in by_name(s), 1.0)
+    end = time.monotonic() + 2.2  # the read the event asks for, the one quick retry (0.5 s), one 1 s later
+    while time.monotonic() < end:  # as the poller does when woken
+        source.snapshot()
+        time.sleep(0.05)
+    assert dom0.calls("xl").count("list -l") == reads + 3
+    creation.listed()
+    wait_for(source, lambda s: not by_name(s)["newguest"].details_pending, 3)  # type: ignore[attr-defined]

@@ -59,6 +59,7 @@ _VERBS = {
 BACKEND_GAP_S = 1.0  # at most one frontends read a second, however chatty a backend is
 # A domain xenstore introduced that `xl list -l` does not list yet is looked for again this often, so many times.
 INTRODUCED_RETRY_S, INTRODUCED_RETRIES = 0.5, 12
+PENDING_RETRY_MAX_S = 30.0  # then, while its row is still made from xenstore, twice as long each time up to this
 _EVERY_GUEST = -1  # in the domains whose frontends to read: all of them (backend events may have been missed)
 NO_XENTOP = "xentop: command not found: reading `xl list` every refresh instead"
 
@@ -216,17 +217,20 @@ class ToolstackSource:
     def _await_introduced(self) -> None:
         """After @introduceDomain: while xenstore holds a domain that `xl list -l` did not list (libxl records a
         new domain's configuration as its creation ends; Xen 4.20's xl list -l misses it until then), read it
-        again shortly, rather than at xentop's next frame (up to a whole --interval later)."""
-        with self._lock:
-            left = self._introduced
-        if left <= 0:
-            return
+        again shortly, rather than at xentop's next frame (up to a whole --interval later). Once those reads
+        are spent, a row made from xenstore is still looked for, ever less often, until `xl list -l` lists it
+        or xenstore drops it: a creation slower than the reads (an HVM guest's device model) ends pending."""
         waiting = self._unlisted  # as xenstore held them at the last look, less those `xl list -l` now lists
         with self._lock:
-            self._introduced = left - 1 if waiting else 0
-            if not waiting or self._retry is not None or self._closed:
+            left = self._introduced
+            if not waiting or (left <= 0 and not self._pending):
+                self._introduced = 0
                 return
-            self._retry = threading.Timer(INTRODUCED_RETRY_S, self._read_again)
+            self._introduced = left - 1
+            if self._retry is not None or self._closed:
+                return
+            gap = INTRODUCED_RETRY_S if left > 0 else min(PENDING_RETRY_MAX_S, INTRODUCED_RETRY_S * 2 ** (1 - left))
+            self._retry = threading.Timer(gap, self._read_again)
             self._retry.daemon = True
             self._retry.start()
 
