@@ -482,7 +482,11 @@ def test_a_killed_watcher_is_reported_restarted_and_events_flow_again(source: To
         "xenstore-watch exited (killed by signal 9): restarting in 1 s (watching @introduceDomain)",
     )
     wait_for(source, lambda s: not s.problems, 4)
-    # Events may have been missed while it was down: `xl list -l` is read again once it is back.
+    # Events may have been missed while it was down: `xl list -l` is read again once it is back (on its thread).
+    end = time.monotonic() + 2
+    while dom0.calls("xl").count("list -l") == xl_list_l:
+        assert time.monotonic() < end, "xl list -l was not read again"
+        time.sleep(0.05)
     assert dom0.calls("xl").count("list -l") == xl_list_l + 1
     records = json.loads((FIXTURES / "xen-4.20-xl-list-l.json").read_text())
     dom0.set_domains(records[:3])
@@ -784,10 +788,15 @@ def test_a_domain_whose_creation_fails_leaves_with_its_xenstore(
     snap = wait_for(source, lambda s: "newguest" not in by_name(s), 1.0)
     assert time.monotonic() - started < 1.0
     assert set(by_name(snap)) == {"Domain-0", "pvguest", "pvhguest", "hvmguest"}
-    time.sleep(0.2)
+    settled = time.monotonic() + 0.5  # the read begun before it went is applied…
+    while time.monotonic() < settled:
+        assert "newguest" not in by_name(source.snapshot())  # …without bringing it back
+        time.sleep(0.05)
     calls = source.calls
-    time.sleep(1.2)
-    source.snapshot()
+    end = time.monotonic() + 1.2
+    while time.monotonic() < end:
+        source.snapshot()
+        time.sleep(0.05)
     assert source.calls == calls  # nothing left to wait for: no more reads
 
 

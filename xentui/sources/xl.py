@@ -18,7 +18,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from xentui.model import Domain, Endpoint, Frontend, HostInfo, Mode, Snapshot, XenstoreEntry
 from xentui.parsers.errors import ParseError
@@ -62,6 +62,16 @@ INTRODUCED_RETRY_S, INTRODUCED_RETRIES = 0.5, 12
 PENDING_RETRY_MAX_S = 30.0  # then, while its row is still made from xenstore, twice as long each time up to this
 _EVERY_GUEST = -1  # in the domains whose frontends to read: all of them (backend events may have been missed)
 NO_XENTOP = "xentop: command not found: reading `xl list` every refresh instead"
+
+
+@dataclass(frozen=True)
+class _Read:
+    """One `xl list -l` and what goes with it, read off the snapshot's thread and applied by the next snapshot."""
+
+    domains: tuple[Domain, ...]
+    problem: str
+    frontends: dict[int, tuple[Frontend, ...] | None]
+    failed: bool = False
 
 
 class ToolstackSource:
@@ -108,6 +118,9 @@ class ToolstackSource:
         self._configs_seq = 0
         self._gone: frozenset[str] = frozenset()  # names the last `xl list -l` dropped
         self._dropped: frozenset[str] = frozenset()  # names dropped since then, xenstore no longer holding them
+        self._dropped_ids: dict[int, float] = {}  # and their IDs, with when
+        self._fetching = False  # `xl list -l` runs on its thread
+        self._fetched: tuple[float, _Read] | None = None  # when it began, what it read: for the next snapshot
         self._frame_names: frozenset[str] | None = None
         self._frontends: dict[int, tuple[Frontend, ...] | None] = {}
         self._frontends_seq = 0
@@ -151,19 +164,56 @@ class ToolstackSource:
         return self._host
 
     def _read_configs(self) -> None:
+        self._apply_configs(time.monotonic(), self._fetch_configs())
+
+    def _fetch_configs(self) -> _Read:
+        """`xl list -l`, with what goes with it: the VNC ports QEMU picked, the HVM guests' PV frontends."""
         try:
             parsed = parse_text(self._run("list", "-l"), f"{self.tool} list -l")
         except (SourceError, ParseError) as exc:
+            return _Read((), f"configurations not read: {exc}", {}, failed=True)
+        domains = tuple(
+            replace(d, graphics=tuple(self._vnc_port(d.id, g) for g in d.graphics))
+            if d.id is not None and d.mode is Mode.HVM
+            else d
+            for d in parsed.domains
+        )
+        frontends = {}
+        for domid in sorted({d.id for d in domains if d.mode is Mode.HVM and d.id} if not self._polling else ()):
+            self.calls += 1
+            frontends[domid] = read_frontends(self.runner, domid, self.timeout)
+        return _Read(domains, "", frontends)
+
+    def _fetch_in_background(self) -> None:
+        """`xl list -l` on its own thread (1.5 to 3.3 s a read in the Xen 4.20 lab while a guest was created), so
+        that snapshots, and the xenstore events they handle, do not wait for it; one at a time, and once more
+        after it when asked meanwhile."""
+        with self._lock:
+            if self._fetching or self._closed:
+                self._stale = True
+                return
+            self._fetching = True
+
+        def fetch() -> None:
+            started = time.monotonic()
+            read = self._fetch_configs()
+            with self._lock:
+                self._fetched, self._fetching = (started, read), False
+            self._wake()
+
+        threading.Thread(target=fetch, name="xl list -l", daemon=True).start()
+
+    def _apply_configs(self, started: float, read: _Read) -> None:
+        if read.failed:
             # Keep what was known (the rows alone still show every domain); read again at the next change.
-            self._config_problem = f"configurations not read: {exc}"
+            self._config_problem = read.problem
             self._configs_seq += 1
             return
         self._config_problem = ""
-        configs = {}
-        for d in parsed.domains:
-            if d.id is not None and d.mode is Mode.HVM:
-                d = replace(d, graphics=tuple(self._vnc_port(d.id, g) for g in d.graphics))
-            configs[d.name] = d
+        # Not those xenstore showed gone after the read began: it may have listed them just before they went.
+        went = {i for i, at in self._dropped_ids.items() if at >= started}
+        self._dropped_ids = {i: at for i, at in self._dropped_ids.items() if at >= started}
+        configs = {d.name: d for d in read.domains if d.id not in went}
         # What xenstore showed gone since the last read counts too: it was dropped from the configurations already.
         self._gone = (frozenset(self._configs) | self._dropped) - frozenset(configs)
         self._dropped = frozenset()
@@ -173,8 +223,9 @@ class ToolstackSource:
         self._unlisted = frozenset(i for i in self._unlisted if i not in listed)
         self._pending = {i: d for i, d in self._pending.items() if i not in listed}  # the real rows replace them
         if not self._polling:
-            self._frontends = {}
-            self._read_frontends({d.id for d in configs.values() if d.id is not None})
+            self._frontends = dict(read.frontends)
+            self._frontends_seq += 1
+            self._frontends_read_at = time.monotonic()
 
     def _check_xenstore(self, introduced: bool) -> tuple[bool, bool]:
         """After @releaseDomain or @introduceDomain, one `xenstore-list /local/domain`: the domains xenstore no
@@ -192,6 +243,8 @@ class ToolstackSource:
         self._pending = {i: d for i, d in self._pending.items() if i in live}  # creation failed, or destroyed
         if gone:  # else a shutdown or a crash: xentop's next frame shows the state
             self._gone, self._dropped = self._gone | gone, self._dropped | gone
+            now = time.monotonic()
+            self._dropped_ids.update((i, now) for i in known if i not in live)
             self._configs = {n: d for n, d in self._configs.items() if n not in gone}
             self._configs_at = time.monotonic()
             changed = True
@@ -291,18 +344,19 @@ class ToolstackSource:
         with self._lock:
             stale, released, dirty, probe = self._stale, self._released, self._dirty, self._probe
             self._stale, self._released, self._dirty, self._probe = False, False, set(), False
-        added = False
+            fetched, self._fetched = self._fetched, None
+        if fetched is not None:
+            self._apply_configs(*fetched)
+            self._await_introduced()
         if probe or (released and not stale):
-            known, added = self._check_xenstore(probe)
+            known, _ = self._check_xenstore(probe)
             stale = stale or not known
         names = frozenset(r.name for r in frame.rows)
-        if added and stale:  # the new rows now; `xl list -l` (a second and more on a small dom0) right after
-            with self._lock:
-                self._stale, self._dirty = True, self._dirty | dirty
-            self._wake()
-        elif stale or (names != self._frame_names and names != frozenset(self._configs)):
-            self._read_configs()
-            self._await_introduced()
+        if stale or (names != self._frame_names and names != frozenset(self._configs)):
+            if self._snap is None:  # the first snapshot comes with the configurations
+                self._read_configs()
+            else:
+                self._fetch_in_background()
         elif dirty and time.monotonic() - self._frontends_read_at >= BACKEND_GAP_S:
             self._read_frontends(dirty)
         elif dirty:  # read them a moment later: a chatty backend does not make us spin
