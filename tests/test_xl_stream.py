@@ -909,3 +909,76 @@ def test_a_creation_slower_than_the_quick_reads_is_still_looked_for_less_often(
     assert dom0.calls("xl").count("list -l") == reads + 3
     creation.listed()
     wait_for(source, lambda s: not by_name(s)["newguest"].details_pending, 3)  # type: ignore[attr-defined]
+
+
+class Polling:
+    """The poller's part: one thread that takes a snapshot whenever the source wakes it (or every 0.1 s)."""
+
+    def __init__(self, source: ToolstackSource) -> None:
+        self.source, self.latest = source, source.snapshot()
+        self._woken, self._stop = threading.Event(), False
+        source.set_change_callback(self._woken.set)
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop:
+            self._woken.wait(0.1)
+            self._woken.clear()
+            self.latest = self.source.snapshot()
+
+    def wait_for(self, test: Callable[[Snapshot], bool], timeout: float) -> None:
+        end = time.monotonic() + timeout
+        while not test(self.latest):
+            assert time.monotonic() < end, f"not within {timeout} s: {[d.name for d in self.latest.domains]}"
+            time.sleep(0.02)
+
+    def stop(self) -> None:
+        self._stop = True
+        self._thread.join(10)
+
+
+def test_an_event_during_a_slow_xl_list_l_is_handled_at_once(
+    source: ToolstackSource, dom0: Dom0, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A read of `xl list -l` under way (begun at a xentop frame, an earlier event…) does not hold the next
+    event: the new domain's row comes from xenstore while the read runs."""
+    _at_interval_10(source, monkeypatch)
+    monkeypatch.setenv("FAKE_XL_LIST_L_SLEEP", "2")
+    polling = Polling(source)
+    try:
+        reads = dom0.calls("xl").count("list -l")
+        dom0.event("@introduceDomain")  # nothing new: a read, 2 s long
+        end = time.monotonic() + 2
+        while dom0.calls("xl").count("list -l") == reads:
+            assert time.monotonic() < end
+            time.sleep(0.02)
+        started = time.monotonic()
+        Creation(dom0).in_xenstore()
+        polling.wait_for(lambda s: "newguest" in by_name(s), 0.8)
+        assert time.monotonic() - started < 0.8
+    finally:
+        polling.stop()
+
+
+def test_a_read_begun_before_a_domain_went_does_not_bring_it_back(
+    source: ToolstackSource, dom0: Dom0, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _at_interval_10(source, monkeypatch)
+    monkeypatch.setenv("FAKE_XL_LIST_L_SLEEP", "1.5")
+    reads = dom0.calls("xl").count("list -l")
+    dom0.event("@introduceDomain")  # a read that will still list pvguest
+    end = time.monotonic() + 2
+    while dom0.calls("xl").count("list -l") == reads:
+        assert time.monotonic() < end
+        source.snapshot()
+        time.sleep(0.02)
+    records = json.loads((FIXTURES / "xen-4.20-xl-list-l.json").read_text())
+    (dom0.dir / "domids").write_text("".join(f"{r['domid']}\n" for r in records if r["domid"] != 1))
+    dom0.event("@releaseDomain")  # pvguest (domain 1) destroyed while the read runs
+    wait_for(source, lambda s: "pvguest" not in by_name(s), 1.0)
+    end = time.monotonic() + 2.5  # the read ends and is applied meanwhile
+    while time.monotonic() < end:
+        assert "pvguest" not in by_name(source.snapshot())
+        time.sleep(0.05)
+    assert dom0.calls("xl").count("list -l") == reads + 1
