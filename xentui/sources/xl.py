@@ -227,16 +227,16 @@ class ToolstackSource:
             self._frontends_seq += 1
             self._frontends_read_at = time.monotonic()
 
-    def _check_xenstore(self, introduced: bool) -> tuple[bool, bool]:
+    def _check_xenstore(self, introduced: bool) -> bool:
         """After @releaseDomain or @introduceDomain, one `xenstore-list /local/domain`: the domains xenstore no
         longer holds are dropped (libxl removes a domain's /local/domain/N before the hypervisor lets it go),
         instead of reading `xl list -l` (over a second on a small dom0); after @introduceDomain each new one's
         row is read from its xenstore (one `xenstore-ls` each, once). Whether every domain xenstore holds is
-        known (False when it could not tell: a domain without a row, or no answer), and whether rows were added."""
+        known: False when it could not tell (a domain without a row, or no answer)."""
         live = live_domids(self.runner, self.timeout)
         self.calls += 1
         if live is None:
-            return False, False
+            return False
         known = {d.id: n for n, d in self._configs.items() if d.id is not None}
         gone = frozenset(n for i, n in known.items() if i not in live)
         changed = any(i not in live for i in self._pending)
@@ -265,7 +265,7 @@ class ToolstackSource:
                     added = True
         if changed or added:
             self._configs_seq += 1
-        return bool(known) and live <= set(known) | set(self._pending), added
+        return bool(known) and live <= set(known) | set(self._pending)
 
     def _await_introduced(self) -> None:
         """After @introduceDomain: while xenstore holds a domain that `xl list -l` did not list (libxl records a
@@ -349,8 +349,7 @@ class ToolstackSource:
             self._apply_configs(*fetched)
             self._await_introduced()
         if probe or (released and not stale):
-            known, _ = self._check_xenstore(probe)
-            stale = stale or not known
+            stale = not self._check_xenstore(probe) or stale
         names = frozenset(r.name for r in frame.rows)
         if stale or (names != self._frame_names and names != frozenset(self._configs)):
             if self._snap is None:  # the first snapshot comes with the configurations
