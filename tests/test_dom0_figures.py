@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from conftest import FIXTURES
 
 from xentui.model import Domain, Snapshot, State
 from xentui.sources.base import Lifecycle
@@ -36,13 +37,41 @@ while True:
     n += 1
     time.sleep(0.3)
 """
+# xenstore-ls -f PATH: the lines of FAKE_DIR/xenstore under PATH, counted; xenstore-watch PATH: its set-up line,
+# then each line appended to FAKE_DIR/events.
+XENSTORE_LS = f"""#!{sys.executable}
+import os, sys
+d = os.environ["FAKE_DIR"]
+open(d + "/xenstore-ls.calls", "a").write(sys.argv[-1] + "\\n")
+sys.stdout.write("".join(ln for ln in open(d + "/xenstore") if ln.startswith(sys.argv[-1] + "/")))
+"""
+XENSTORE_WATCH = f"""#!{sys.executable}
+import os, sys, time
+print(sys.argv[1], flush=True)
+events = open(os.environ["FAKE_DIR"] + "/events")
+while True:
+    line = events.readline()
+    if line:
+        print(line.strip(), flush=True)
+    else:
+        time.sleep(0.05)
+"""
+
+
+def guest_xenstore(fixture: str) -> str:
+    """A real HVM guest's /local/domain/N (Xen 4.17 lab) as the test driver's domain 1's."""
+    text = (FIXTURES / fixture).read_text()
+    domid = text.split("/")[3]
+    return text.replace(f"/local/domain/{domid}/", "/local/domain/1/")
 
 
 @pytest.fixture
 def dom0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    xentop = tmp_path / "xentop"
-    xentop.write_text(XENTOP)
-    xentop.chmod(0o755)
+    for name, text in (("xentop", XENTOP), ("xenstore-ls", XENSTORE_LS), ("xenstore-watch", XENSTORE_WATCH)):
+        (tmp_path / name).write_text(text)
+        (tmp_path / name).chmod(0o755)
+    (tmp_path / "xenstore").write_text(guest_xenstore("xen-4.17-xenstore-ls-hvmguest.txt"))
+    (tmp_path / "events").write_text("")
     (tmp_path / "names").write_text("test\n")
     monkeypatch.setenv("FAKE_DIR", str(tmp_path))
     monkeypatch.setenv("PATH", f"{tmp_path}:{Path(sys.executable).parent}:/usr/bin:/bin")
@@ -105,6 +134,22 @@ def test_figures_come_from_xentop_and_libvirt_is_asked_only_when_the_domains_cha
     source.snapshot()
     assert source.calls == calls
     assert "xl-started" not in {d.name for d in source.snapshot().domains}  # libvirt's domains, as before
+
+
+def test_hvm_guests_frontends_come_from_xenstore_and_follow_its_backends(source: LibvirtSource, dom0: Path) -> None:
+    """The live PV-driver triage of the xl source, on libvirt's xen driver: read once, then on backend events."""
+    d = _test(_until(source, lambda d: d.frontends is not None, "the HVM guest's frontends"))
+    assert {f.kind for f in d.frontends or () if f.connected} == {"vbd", "vif", "vkbd"}
+    reads = (dom0 / "xenstore-ls.calls").read_text().count("\n")
+    time.sleep(1.5)
+    source.snapshot()
+    assert (dom0 / "xenstore-ls.calls").read_text().count("\n") == reads  # not per refresh
+    # The guest unloads its PV drivers: the backends move, the watch fires, the frontends are read again.
+    (dom0 / "xenstore").write_text(guest_xenstore("xen-4.17-xenstore-ls-hvmnopv.txt"))
+    with (dom0 / "events").open("a") as events:
+        events.write("/local/domain/0/backend/vif/1/0/state\n")
+    d = _test(_until(source, lambda d: not any(f.io and f.connected for f in d.frontends or ()), "no PV disk/net"))
+    assert {f.kind for f in d.frontends or () if f.connected} == {"vkbd"}
 
 
 def test_a_libvirt_event_lists_the_domains_again(source: LibvirtSource) -> None:

@@ -186,7 +186,8 @@ def test_tui_over_ssh_table_detail_console_and_vnc(xen: XenLab) -> None:
 
 def test_tui_over_ssh_on_libvirts_xen_driver(xen: XenLab) -> None:
     """On the dom0 itself, libvirt's domains with the running figures of one xentop child (libvirt's xen driver
-    has no bulk stats): the I/O columns have figures, which libvirt's per-domain GetInfo does not give."""
+    has no bulk stats): the I/O columns have figures, which libvirt's per-domain GetInfo does not give; the HVM
+    guests' mode from their PV frontends in xenstore, as with the xl source."""
     xentops = "pgrep -c -f '[x]entop -b -f' || true"  # /usr/sbin/xentop execs Xen's versioned one
     t = Tmux(shlex.join(xen.ssh_argv(*XENTUI.split(), "-c", "xen:///system", tty=True)) + "; sleep 600")
     try:
@@ -195,6 +196,11 @@ def test_tui_over_ssh_on_libvirts_xen_driver(xen: XenLab) -> None:
         for name in GUESTS:
             assert f" {MODES[name]}" in _row(screen, name)
         assert xen.ssh(xentops).strip() == "1"
+        t.wait_until(
+            lambda s: _row(s, "hvmnopv").split()[3] == "HVM" and _row(s, "hvmguest").split()[3] == "HVM+pv",
+            "the live PV triage from xenstore (hvmnopv: no PV disk or NIC connected)",
+            60,
+        )
         t.keys("i")
         screen = t.wait_until(
             lambda s: "NetRX/s" in s and "-" not in _row(s, "pvguest").split()[-4:], "pvguest's I/O figures", 60

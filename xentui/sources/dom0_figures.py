@@ -7,20 +7,29 @@ long-running xentop (`sources/xentop_stream.py`, as the xl source reads it) give
 CPU% over its own window, network and block counters. libvirt stays the source of the domains, their
 configuration, state, events and actions: it is listed again only when one of its events says a domain
 changed, when xentop's set of names changes, or every LIST_EVERY_S.
+
+The HVM guests' PV frontends are read from xenstore as the xl source reads them (live PV-driver triage):
+when a guest is first seen HVM, and when a `xenstore-watch` on dom0's backends says its devices moved.
 """
 
 from __future__ import annotations
 
+import threading
 import time
+from collections.abc import Callable
 from shutil import which
 from typing import Any
 
+from xentui.model import Frontend
 from xentui.parsers.tables import TopRow
-from xentui.sources.runner import LocalRunner
+from xentui.sources.runner import LocalRunner, Runner
 from xentui.sources.uri import uri_host
+from xentui.sources.xenstore import BACKENDS, Watches, backend_domid, read_frontends
 from xentui.sources.xentop_stream import XentopFrame, XentopStream
 
 LIST_EVERY_S = 30.0  # a missed event (none is expected) shows within this
+FRONTENDS_GAP_S = 1.0  # at most one round of frontend reads a second, however chatty a backend is
+_EVERY_GUEST = -1  # the backends' watcher (re)started: events may have been missed
 
 
 def local_xen(uri: str) -> bool:
@@ -55,8 +64,16 @@ class Dom0Figures:
     """libvirt's listing (domain objects with their GetInfo figures) kept between events, completed with the
     newest xentop frame. `list_domains(conn)` is the libvirt listing; the caller holds its own lock."""
 
-    def __init__(self, stream: XentopStream) -> None:
+    def __init__(self, stream: XentopStream, runner: Runner | None = None, watch: bool = True) -> None:
         self.stream = stream
+        self.runner: Runner = runner or LocalRunner()
+        self.on_change: Callable[[], None] | None = None  # a new frame, or a backend moved (any thread)
+        self.hvm: frozenset[int] = frozenset()  # the running HVM guests' IDs, told by the source
+        self._frontends: dict[int, tuple[Frontend, ...] | None] = {}
+        self._frontends_at = float("-inf")
+        self._dirty: set[int] = set()  # guests whose frontends to read again
+        self._lock = threading.Lock()  # _dirty, from the watcher's thread
+        self._watches = Watches(self.runner, (BACKENDS,), self._backend_event) if watch else None
         self._started = False
         self._listing: list[tuple[Any, dict[str, Any]]] | None = None
         self._listed_at = float("-inf")
@@ -66,7 +83,22 @@ class Dom0Figures:
     def start(self) -> None:
         if not self._started:
             self._started = True
+            self.stream.on_change = self._changed
             self.stream.start()
+            if self._watches is not None:
+                self._watches.start()
+
+    def _changed(self) -> None:
+        callback = self.on_change
+        if callback is not None:
+            callback()
+
+    def _backend_event(self, path: str) -> None:
+        domid = _EVERY_GUEST if path == BACKENDS else backend_domid(path)
+        if domid is not None:
+            with self._lock:
+                self._dirty.add(domid)
+            self._changed()
 
     def frame(self) -> XentopFrame | None:
         """The frame to use, or None: no frame yet, or xentop in trouble (the caller asks libvirt meanwhile)."""
@@ -83,19 +115,46 @@ class Dom0Figures:
             self.stale = False
             self._listing, self._listed_at = list_domains(), now
         self._names = names
+        self._read_frontends()
         rows = {r.name: r for r in frame.rows}
         out = []
         for dom, st in self._listing:
             row = rows.get(dom.name()) if st.get("state.state") != _SHUTOFF else None
-            out.append((dom, overlay(st, row) if row is not None else st))
+            if row is not None:
+                st = overlay(st, row)
+                domid = dom.ID()
+                if domid in self._frontends:
+                    st["xenstore.frontends"] = self._frontends[domid]
+            out.append((dom, st))
         return out
+
+    def _read_frontends(self) -> None:
+        """Each HVM guest's frontends: once when first seen HVM, again when its backends moved."""
+        with self._lock:
+            dirty = self._dirty
+            if dirty and time.monotonic() - self._frontends_at < FRONTENDS_GAP_S:
+                dirty = set()  # a moment later: the next frame's refresh reads them
+            else:
+                self._dirty = set()
+        todo = {i for i in self.hvm if i not in self._frontends or i in dirty or _EVERY_GUEST in dirty}
+        self._frontends = {i: f for i, f in self._frontends.items() if i in self.hvm}
+        for domid in sorted(todo):
+            self._frontends[domid] = read_frontends(self.runner, domid, 10.0)
+        if todo:
+            self._frontends_at = time.monotonic()
 
     def forget(self) -> None:
         """The connection went: its domain objects with it."""
         self._listing, self.stale = None, True
 
+    @property
+    def problems(self) -> tuple[str, ...]:
+        return self._watches.problems if self._watches is not None else ()
+
     def close(self) -> None:
         self.stream.close()
+        if self._watches is not None:
+            self._watches.close()
 
 
 _SHUTOFF = 5  # libvirt's VIR_DOMAIN_SHUTOFF: not in the hypervisor, whatever xentop lists under that name

@@ -241,7 +241,7 @@ class LibvirtSource:
         stream = xentop_for(uri) if xentop is True else xentop or None
         self._dom0 = Dom0Figures(stream) if isinstance(stream, XentopStream) else None
         if self._dom0 is not None:
-            self._dom0.stream.on_change = self._notify  # a new frame: a new snapshot
+            self._dom0.on_change = self._notify  # a new frame, or a guest's backends moved: a new snapshot
         self._taken_at: float | None = None  # the xentop frame's time, when the figures are its
         self._last: Snapshot | None = None
 
@@ -400,18 +400,20 @@ class LibvirtSource:
                 self._free_stale = False
                 free = _safe(lambda: self._conn.getFreeMemory() // 1024, None)
                 self._host = replace(self._host, free_memory_kib=free)
-            if self._taken_at is None:
+            if self._taken_at is None or self._dom0 is None:
                 return Snapshot(self._host, tuple(domains), time.monotonic())
-            last = self._last
+            self._dom0.hvm = frozenset(d.id for d in domains if d.mode is Mode.HVM and d.id and d.state.active)
+            last, problems = self._last, self._dom0.problems
             if (
                 last is not None
                 and last.taken_at == self._taken_at
                 and last.host is self._host
+                and last.problems == problems
                 and len(last.domains) == len(domains)
                 and all(a is b for a, b in zip(last.domains, domains))
             ):
                 return last  # the same xentop frame and domains (the poller's timer and the frame's wake): no new frame
-            self._last = Snapshot(self._host, tuple(domains), self._taken_at)
+            self._last = Snapshot(self._host, tuple(domains), self._taken_at, problems)
             return self._last
 
     def _stats(self, conn: Any) -> list[tuple[Any, dict[str, Any]]]:
@@ -595,6 +597,7 @@ class LibvirtSource:
             # A shut-off domain has no CPU time or I/O of its own, whatever the driver reports.
             cpu_time_ns=int(st["cpu.time"]) if "cpu.time" in st and state.active else None,
             cpu_pct=st.get("xentop.cpu_pct") if state.active else None,  # xentop's own window, on a dom0
+            frontends=st.get("xenstore.frontends", base.frontends) if state.active else None,
             io=_io(st) if state.active else None,
         )
         # Stats that moved in what we do not show (some libvirt versions report more than the figures above)
