@@ -293,8 +293,8 @@ def _xentop_frames(xen: XenLab, delay: int, count: int) -> list[tuple[float, dic
 
 
 async def test_cpu_percent_agrees_with_xentops_per_domain(xen: XenLab) -> None:
-    """xentui --xl's CPU% next to a separate `xentop -d 5` in dom0, frame for frame: within 1 point for every
-    domain in the pair of frames closest in time (the two xentops' windows are apart by up to half a window)."""
+    """xentui --xl's CPU% next to a separate `xentop -d 5` in dom0: within 1 point for every domain of the span of
+    the separate xentop's frames whose windows overlap ours (the two xentops' windows are apart by up to one)."""
     import threading
 
     from xentui.ui.app import XenTUI
@@ -323,16 +323,18 @@ async def test_cpu_percent_agrees_with_xentops_per_domain(xen: XenLab) -> None:
         source.close()
         xen.guest_run("pvsmall2", "kill %1")
     assert len(frames) >= 3 and len(ours) >= 3, (frames, ours)
+    # Our 5 s window straddles up to two of theirs (the two xentops start apart): its CPU% lies between those two
+    # frames' figures. That matters for a domain whose load moves, such as Domain-0, which runs both xentops.
     worst: dict[str, float] = {}
     for name in ("Domain-0", *ALL_GUESTS):
         diffs = []
-        for at, theirs in frames:
-            _, mine = min(ours, key=lambda o: abs(o[0] - at))
-            if name in mine and name in theirs:
-                diffs.append(abs(mine[name] - theirs[name]))
+        for at, mine in ours:
+            near = [theirs[name] for t, theirs in frames if abs(t - at) < 5 and name in theirs]
+            if name in mine and near:
+                diffs.append(max(min(near) - mine[name], mine[name] - max(near), 0.0))
         assert diffs, name
         worst[name] = min(diffs)
-    assert all(d <= 1.0 for d in worst.values()), worst
+    assert all(d <= 1.0 for d in worst.values()), (worst, frames, ours)
     assert max(theirs["pvsmall2"] for _, theirs in frames) > 2, frames  # the busy guest was busy
 
 
