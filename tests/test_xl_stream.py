@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from conftest import FIXTURES
@@ -200,6 +201,14 @@ def source(dom0: Dom0) -> Iterator[ToolstackSource]:
     src = ToolstackSource("xl", timeout=5)
     yield src
     src.close()
+
+
+async def rows_at_least(pilot: Any, table: Any, n: int) -> None:
+    """Wait up to 10 s for the app's table to hold `n` rows."""
+    for _ in range(200):
+        if table.row_count >= n:
+            return
+        await pilot.pause(0.05)
 
 
 def started_watches(source: ToolstackSource) -> Watches:
@@ -631,10 +640,7 @@ async def test_hostile_names_and_values_through_the_stream_stay_inert_on_screen(
     try:
         async with app.run_test(size=(160, 45)) as pilot:
             table = app.query_one(DomainTable)
-            for _ in range(200):
-                if table.row_count >= 6:
-                    break
-                await pilot.pause(0.05)
+            await rows_at_least(pilot, table, 6)
             shown = [table.cell_text(k, "name") for k in table.keys_in_order()]
             assert "[bold red]x[/]" in shown and "[@click=app.quit]q[/]" in shown
             assert "\\x1b]52;c;cHduZWQ=\\x07osc" in shown
@@ -852,10 +858,7 @@ async def test_a_hostile_name_from_xenstore_stays_inert(
     try:
         async with app.run_test(size=(160, 45)) as pilot:
             table = app.query_one(DomainTable)
-            for _ in range(200):
-                if table.row_count >= 4:
-                    break
-                await pilot.pause(0.05)
+            await rows_at_least(pilot, table, 4)
             await pilot.pause(0.3)  # the watchers are set up
             Creation(dom0, HOSTILE_IN_XENSTORE).in_xenstore()
             assert HOSTILE in {d.name for d in wait_for(source, lambda s: HOSTILE in by_name(s), 1.0).domains}
